@@ -1,0 +1,39 @@
+# ogan_tf: `make train`, `make samples`, `make test`. Each sets up .venv itself.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+DATA   ?= shapes
+RUN    ?= $(DATA)
+STEPS  ?=
+FRESH  ?=
+ARGS   ?=
+
+TRAIN_FLAGS := --data $(DATA) --run $(RUN) $(if $(STEPS),--steps $(STEPS)) $(if $(FRESH),--fresh) $(ARGS)
+
+.PHONY: install train samples test test-fast clean-venv
+
+install: $(STAMP)
+
+# Rebuilt when the package's dependencies change.
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+train: $(STAMP)
+	$(BIN)/ogan-tf train $(TRAIN_FLAGS)
+
+samples: $(STAMP)
+	$(BIN)/ogan-tf samples --run $(RUN)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,129 @@
+"""Keras callbacks that turn a fit into a run: grids, checkpoints, metrics.
+
+They count steps themselves (start step + batches seen) so that nothing
+reads a device value every step; metric values are read once per Keras
+epoch (``log_every`` steps), from the logs Keras already computed.
+"""
+
+import time
+from pathlib import Path
+
+import imageio.v3 as iio
+import keras
+
+from . import grids
+
+
+class StepCallback(keras.callbacks.Callback):
+    """Base: keeps the global step across resumes and several fit calls."""
+
+    def __init__(self, start_step):
+        super().__init__()
+        self.step = start_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        self.on_step_end(self.step)
+
+    def on_step_end(self, step):
+        pass
+
+
+class StopAtStep(StepCallback):
+    """Ends fit at global step `stop`, also in the middle of an epoch."""
+
+    def __init__(self, start_step, stop):
+        super().__init__(start_step)
+        self.stop = stop
+
+    def on_step_end(self, step):
+        if step >= self.stop:
+            self.model.stop_training = True
+
+
+class SampleGrids:
+    """Writes the random, reconstruction and interpolation grids of a model.
+
+    Args:
+        out_dir: folder of the PNGs (samples/<run>/).
+        z: fixed noise, (81, z_dim) for a 9x9 random grid.
+        heldout: float images in [-1, 1] never trained on; the first 32 go to
+            the reconstruction grid, the next 16 to 8 interpolation rows.
+        scale: s in G(s * N(E(x))).
+        interpolation_steps: mixes decoded per interpolation row.
+    """
+
+    def __init__(self, out_dir, z, heldout, scale, interpolation_steps=10):
+        self.out_dir = Path(out_dir)
+        self.z = z
+        self.recon_images = heldout[:32]
+        self.starts, self.ends = heldout[32:40], heldout[40:48]
+        self.scale = scale
+        self.interpolation_steps = interpolation_steps
+
+    def write(self, generator, encoder, step):
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        images = {
+            "random": grids.random_grid(generator, self.z),
+            "reconstruction": grids.reconstruction_grid(
+                generator, encoder, self.recon_images, self.scale
+            ),
+            "interpolation": grids.interpolation_grid(
+                generator, encoder, self.starts, self.ends, self.scale,
+                self.interpolation_steps,
+            ),
+        }
+        paths = []
+        for kind, image in images.items():
+            path = self.out_dir / f"{kind}_step{step:07d}.png"
+            iio.imwrite(path, image)
+            paths.append(path)
+        return paths
+
+
+class GridCallback(StepCallback):
+    """Writes the three grids every `every` steps and at the last step."""
+
+    def __init__(self, sample_grids, start_step, every, last_step):
+        super().__init__(start_step)
+        self.grids = sample_grids
+        self.every = every
+        self.last_step = last_step
+
+    def on_step_end(self, step):
+        if step % self.every == 0 or step == self.last_step:
+            self.grids.write(self.model.generator, self.model.encoder, step)
+
+
+class CheckpointCallback(StepCallback):
+    """Saves a checkpoint every `every` steps and at the last step."""
+
+    def __init__(self, run_dir, start_step, every, last_step, keep):
+        super().__init__(start_step)
+        self.run_dir = run_dir
+        self.every = every
+        self.last_step = last_step
+        self.keep = keep
+
+    def on_step_end(self, step):
+        if step % self.every == 0 or step == self.last_step:
+            self.run_dir.save_checkpoint(self.model, step, self.keep)
+
+
+class MetricsLogger(StepCallback):
+    """Appends one metrics.jsonl row per Keras epoch: the epoch's means."""
+
+    def __init__(self, run_dir, start_step):
+        super().__init__(start_step)
+        self.run_dir = run_dir
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_start = (self.step, time.perf_counter())
+
+    def on_epoch_end(self, epoch, logs=None):
+        first_step, started = self.epoch_start
+        seconds = time.perf_counter() - started
+        row = {"step": self.step, "time": round(time.time(), 3)}
+        row.update({k: float(v) for k, v in (logs or {}).items()})
+        row["steps_per_s"] = round((self.step - first_step) / max(seconds, 1e-9), 3)
+        self.run_dir.append_metrics(row)

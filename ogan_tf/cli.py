@@ -1,0 +1,73 @@
+"""`ogan-tf train | samples`: argument parsing and one-line errors."""
+
+import argparse
+import os
+import sys
+
+# Before TensorFlow loads: keep its C++ start-up chatter off the console.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+# CLI flag -> Config field, for settings a user may override per run.
+_OVERRIDES = {
+    "steps": int, "resolution": int, "variant": str, "z_dim": int,
+    "channels": int, "batch_size": int, "rho_weight": float,
+    "recon_scale": float, "log_every": int, "sample_every": int,
+    "checkpoint_every": int, "keep_checkpoints": int, "seed": int,
+    "dataset_size": int,
+}
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="ogan-tf", description="O-GAN in Keras 3")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train (or resume) a run")
+    train.add_argument("--data", default="shapes",
+                       help="preset name from experiments/ (default: shapes, offline)")
+    train.add_argument("--run", help="run name (default: the data name)")
+    train.add_argument("--fresh", action="store_true",
+                       help="start over: move an existing run aside instead of resuming")
+    for name, kind in _OVERRIDES.items():
+        train.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
+                           help=f"override the preset's {name}")
+    _dirs(train)
+
+    samples = sub.add_parser("samples", help="write the three grids from a run")
+    samples.add_argument("--run", default="shapes", help="run name (default: shapes)")
+    _dirs(samples)
+    return parser
+
+
+def _dirs(parser):
+    parser.add_argument("--runs-dir", default="runs", help="where runs live (default: runs)")
+    parser.add_argument("--samples-dir", default="samples",
+                        help="where grids go (default: samples)")
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    # Imported here so that --help and argument errors stay instant.
+    from . import training
+    from .errors import OganError
+
+    try:
+        if args.command == "train":
+            overrides = {name: getattr(args, name) for name in _OVERRIDES}
+            run = training.start_run(
+                args.runs_dir, args.samples_dir, args.run or args.data, args.data,
+                overrides, fresh=args.fresh,
+            )
+            training.train(run, args.samples_dir)
+        elif args.command == "samples":
+            training.write_samples(args.runs_dir, args.samples_dir, args.run)
+    except OganError as err:
+        print(f"ogan-tf: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ogan-tf: interrupted; the last checkpoint is kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""One frozen dataclass holds every setting; presets live in experiments/.
+
+A preset is a small TOML file ``experiments/<name>.toml`` whose keys are
+Config fields. ``load_preset(name, **overrides)`` reads it and applies
+command-line overrides; the result is validated once, here.
+"""
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+
+from .errors import ConfigError
+from .networks import check_geometry
+
+EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    # What to train on
+    preset: str = "shapes"  # name of the experiments/ file it came from
+    dataset: str = "shapes"
+    dataset_size: int = 50000  # images generated for "shapes"
+    resolution: int = 32
+    # Networks (networks.VARIANTS); channels None = the author's img * 8
+    variant: str = "dcgan_5x5"
+    z_dim: int = 128
+    channels: int | None = None
+    # The algorithm: the author's loss and optimizer
+    rho_weight: float = 0.5
+    qp_weight: float = 0.25
+    learning_rate: float = 1e-4
+    rmsprop_rho: float = 0.99
+    batch_size: int = 64
+    seed: int = 0
+    # Schedule (in steps)
+    steps: int = 2400
+    log_every: int = 100  # one Keras epoch; one metrics.jsonl row
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    # Grids: reconstruction is G(recon_scale * N(E(x)))
+    recon_scale: float = 0.9
+    interpolation_steps: int = 10
+
+    def __post_init__(self):
+        check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
+        positive = (
+            "dataset_size", "batch_size", "steps", "log_every", "sample_every",
+            "checkpoint_every", "keep_checkpoints", "interpolation_steps",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if self.batch_size < 2:
+            raise ConfigError("batch_size must be at least 2 (BatchNorm needs a batch)")
+        if self.interpolation_steps < 8:
+            raise ConfigError("interpolation_steps must be at least 8")
+        for name in ("rho_weight", "qp_weight"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("learning_rate", "recon_scale"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0 < self.rmsprop_rho < 1:
+            raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
+    def to_json(self):
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, values):
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}"
+            )
+        return cls(**values)
+
+    def replace(self, **changes):
+        return self.from_dict({**self.to_dict(), **changes})
+
+
+# Settings that define the model and its training: a run keeps them for life.
+# Everything else (steps, intervals, grid options) may change on resume.
+FIXED_FOR_RUN = (
+    "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
+    "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
+    "batch_size", "seed",
+)
+
+
+def preset_names():
+    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
+
+
+def load_preset(name, **overrides):
+    """Config from experiments/<name>.toml with overrides (None = not given)."""
+    path = EXPERIMENTS_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(
+            f"unknown data/preset {name!r}; choose one of: {', '.join(preset_names())}"
+        )
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"preset file {path} is not valid TOML: {err}") from None
+    values.pop("description", None)
+    values["preset"] = name
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Config.from_dict(values)

@@ -1,0 +1,13 @@
+"""The one exception type the CLI turns into a one-line error."""
+
+
+class OganError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+class ConfigError(OganError):
+    """Settings that cannot work (bad resolution, z_dim, names)."""
+
+
+class CheckpointError(OganError):
+    """A checkpoint that is missing, corrupt, or from another model."""

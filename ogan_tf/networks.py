@@ -1,0 +1,152 @@
+"""The author's generator G and encoder/discriminator E, built-in layers only.
+
+Built from built-in Keras layers so that a saved ``.keras`` file loads with
+plain ``keras.models.load_model`` (no custom objects, safe mode on).
+
+Geometry (the author's scripts, for resolution ``img``):
+  num_layers = log2(img) - 3, widest layer = img * 8 channels (``channels``
+  overrides it), first/last feature map 4x4.
+  E: num_layers + 1 stride-2 convs, channels doubling up to the widest, BN on
+     all but the first, LeakyReLU(0.2), Flatten, Dense(z_dim).
+  G: Dense to 4x4xwidest, BN, ReLU, num_layers stride-2 transposed convs
+     halving channels with BN + ReLU, a last one to 3 channels, tanh.
+Kernels are initialised N(0, 0.02) as the author's.
+"""
+
+import math
+
+import keras
+from keras import layers
+
+from .errors import ConfigError
+
+# name -> (kernel size, self-modulated BN in G)
+VARIANTS = {
+    "dcgan_5x5": (5, False),  # o_gan_celeba.py / o_gan_lsun.py
+    "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
+}
+
+MIN_RESOLUTION = 32
+MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
+
+
+def check_geometry(resolution, z_dim, variant="dcgan_5x5", channels=None):
+    """Raise ConfigError, saying what to do, for settings G/E can't be built with."""
+    if variant not in VARIANTS:
+        raise ConfigError(
+            f"unknown variant {variant!r}; use one of: {', '.join(VARIANTS)}"
+        )
+    if (
+        not isinstance(resolution, int)
+        or resolution < MIN_RESOLUTION
+        or resolution & (resolution - 1)
+    ):
+        raise ConfigError(
+            f"resolution {resolution} is not a power of two >= {MIN_RESOLUTION}; "
+            "use 32, 64, 128, 256, ..."
+        )
+    if not isinstance(z_dim, int) or z_dim < MIN_Z_DIM:
+        raise ConfigError(
+            f"z_dim {z_dim} is below {MIN_Z_DIM}: the correlation term needs at "
+            "least 3 dimensions; use e.g. 32, 64 or 128"
+        )
+    num_layers = int(math.log2(resolution)) - 3
+    if channels is not None and (channels < 2**num_layers or channels % 2**num_layers):
+        raise ConfigError(
+            f"channels {channels} must be a multiple of {2**num_layers} at "
+            f"resolution {resolution} (it is halved {num_layers} times)"
+        )
+
+
+def _geometry(resolution, channels):
+    num_layers = int(math.log2(resolution)) - 3
+    widest = channels or resolution * 8
+    return num_layers, widest
+
+
+def _init():
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def build_encoder(resolution, z_dim, variant="dcgan_5x5", channels=None):
+    """E: (B, res, res, 3) in [-1, 1] -> (B, z_dim). avg(E(x)) is the critic."""
+    check_geometry(resolution, z_dim, variant, channels)
+    kernel, _ = VARIANTS[variant]
+    num_layers, widest = _geometry(resolution, channels)
+
+    x_in = keras.Input((resolution, resolution, 3), name="image")
+    x = x_in
+    for i in range(num_layers + 1):
+        x = layers.Conv2D(
+            widest // 2 ** (num_layers - i),
+            kernel,
+            strides=2,
+            padding="same",
+            kernel_initializer=_init(),
+            name=f"conv{i}",
+        )(x)
+        if i > 0:
+            x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.LeakyReLU(0.2, name=f"lrelu{i}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    code = layers.Dense(z_dim, kernel_initializer=_init(), name="code")(x)
+    return keras.Model(x_in, code, name="encoder")
+
+
+def _self_modulated_bn(h, z, name):
+    """BN without centre/scale, then h * (gamma(z) + 1) + beta(z).
+
+    gamma and beta are Dense(z_dim, relu) -> Dense(channels) of the input z,
+    as the author's SelfModulatedBatchNormalization. The author's "+ 1" is
+    folded into the gamma head's bias (initialised to ones instead of zeros):
+    the same function and the same gradients, with no custom layer.
+    """
+    dim = h.shape[-1]
+    hidden = z.shape[-1]
+    h = layers.BatchNormalization(center=False, scale=False, name=f"{name}_bn")(h)
+    beta = layers.Dense(hidden, activation="relu", name=f"{name}_beta_hidden")(z)
+    beta = layers.Dense(dim, name=f"{name}_beta")(beta)
+    gamma = layers.Dense(hidden, activation="relu", name=f"{name}_gamma_hidden")(z)
+    gamma = layers.Dense(dim, bias_initializer="ones", name=f"{name}_gamma")(gamma)
+    if len(h.shape) == 4:
+        beta = layers.Reshape((1, 1, dim), name=f"{name}_beta_map")(beta)
+        gamma = layers.Reshape((1, 1, dim), name=f"{name}_gamma_map")(gamma)
+    h = layers.Multiply(name=f"{name}_scale")([h, gamma])
+    return layers.Add(name=f"{name}_shift")([h, beta])
+
+
+def build_generator(resolution, z_dim, variant="dcgan_5x5", channels=None):
+    """G: (B, z_dim) -> (B, res, res, 3) in [-1, 1]."""
+    check_geometry(resolution, z_dim, variant, channels)
+    kernel, self_modulated = VARIANTS[variant]
+    num_layers, widest = _geometry(resolution, channels)
+    first = resolution // 2 ** (num_layers + 1)
+
+    def normalise(h, name):
+        if self_modulated:
+            return _self_modulated_bn(h, z_in, name)
+        return layers.BatchNormalization(name=name)(h)
+
+    z_in = keras.Input((z_dim,), name="z")
+    h = layers.Dense(first * first * widest, kernel_initializer=_init(), name="project")(
+        z_in
+    )
+    h = layers.Reshape((first, first, widest), name="reshape")(h)
+    h = normalise(h, "bn0")
+    h = layers.ReLU(name="relu0")(h)
+    for i in range(num_layers):
+        h = layers.Conv2DTranspose(
+            widest // 2 ** (i + 1),
+            kernel,
+            strides=2,
+            padding="same",
+            kernel_initializer=_init(),
+            name=f"deconv{i}",
+        )(h)
+        h = normalise(h, f"bn{i + 1}")
+        h = layers.ReLU(name=f"relu{i + 1}")(h)
+    h = layers.Conv2DTranspose(
+        3, kernel, strides=2, padding="same", kernel_initializer=_init(), name="to_rgb"
+    )(h)
+    image = layers.Activation("tanh", name="tanh")(h)
+    return keras.Model(z_in, image, name="generator")

@@ -1,0 +1,176 @@
+"""A run directory ``runs/<run>/``: config.json, metrics.jsonl, checkpoints.
+
+Checkpoints are whole ``.keras`` files of the OGAN model (weights of G and E,
+the z seed state, the optimizer's slots and step counter), named by step:
+``checkpoints/ckpt-0001500.keras``. Each is written to a temporary file in
+the same folder, flushed, then renamed into place, so a crash mid-write
+leaves every earlier checkpoint intact and never a half file under a
+checkpoint name.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+
+from .config import FIXED_FOR_RUN, Config
+from .errors import CheckpointError, ConfigError
+from .model import OGAN
+
+_CKPT = re.compile(r"^ckpt-(\d+)\.keras$")
+
+
+def _atomic_write(path, write):
+    """Call write(tmp_path) then rename tmp_path to path (same folder)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _write_text(path, text):
+    _atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+class RunDir:
+    """Paths and files of one run."""
+
+    def __init__(self, runs_dir, name):
+        if not name or "/" in name or name.startswith("."):
+            raise ConfigError(f"invalid run name {name!r}: use letters, digits, - and _")
+        self.name = name
+        self.path = Path(runs_dir) / name
+        self.checkpoints = self.path / "checkpoints"
+        self.config_path = self.path / "config.json"
+        self.metrics_path = self.path / "metrics.jsonl"
+
+    # config -------------------------------------------------------------
+    def exists(self):
+        return self.path.exists()
+
+    def write_config(self, config):
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_text(self.config_path, config.to_json() + "\n")
+
+    def read_config(self):
+        if not self.config_path.is_file():
+            raise CheckpointError(
+                f"{self.config_path} is missing: {self.path} is not an ogan-tf run "
+                "(train it with `ogan-tf train --run NAME`)"
+            )
+        try:
+            return Config.from_dict(json.loads(self.config_path.read_text()))
+        except (ValueError, ConfigError) as err:
+            raise CheckpointError(
+                f"{self.config_path} is unreadable ({err}); fix it or start the run "
+                "again with --fresh"
+            ) from None
+
+    # metrics ------------------------------------------------------------
+    def append_metrics(self, row):
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def read_metrics(self):
+        if not self.metrics_path.is_file():
+            return []
+        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+
+    def truncate_metrics(self, step):
+        """Drop rows past `step` (training lost after the last checkpoint)."""
+        rows = self.read_metrics()
+        kept = [r for r in rows if r.get("step", 0) <= step]
+        if len(kept) != len(rows):
+            _write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+    # checkpoints ----------------------------------------------------------
+    def checkpoint_steps(self):
+        if not self.checkpoints.is_dir():
+            return []
+        steps = (_CKPT.match(p.name) for p in self.checkpoints.iterdir())
+        return sorted(int(m.group(1)) for m in steps if m)
+
+    def checkpoint_path(self, step):
+        return self.checkpoints / f"ckpt-{step:07d}.keras"
+
+    def latest_checkpoint(self):
+        steps = self.checkpoint_steps()
+        return self.checkpoint_path(steps[-1]) if steps else None
+
+    def save_checkpoint(self, model, step, keep):
+        """Write the checkpoint for `step` atomically; keep the newest `keep`."""
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        for stale in self.checkpoints.glob(".tmp-*"):  # left by a crash
+            stale.unlink()
+        path = self.checkpoint_path(step)
+        _atomic_write(path, lambda tmp: model.save(tmp))
+        for old in self.checkpoint_steps()[:-keep]:
+            self.checkpoint_path(old).unlink()
+        return path
+
+    def archive(self):
+        """Move this run aside (for --fresh): nothing is deleted."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = self.path.with_name(f"{self.name}.old-{stamp}")
+        shutil.move(str(self.path), str(target))
+        return target
+
+
+def load_checkpoint(path, config):
+    """Load an OGAN checkpoint and check it belongs to a run with `config`.
+
+    Raises CheckpointError with a one-line message on a corrupt or foreign
+    file; the file itself is never modified.
+    """
+    try:
+        model = keras.models.load_model(path, safe_mode=True)
+    except Exception as err:  # keras raises many types for a bad zip/config
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"checkpoint {path} is unreadable ({reason}); delete it to resume from "
+            "the one before, or start over with --fresh"
+        ) from None
+    if not isinstance(model, OGAN):
+        raise CheckpointError(
+            f"checkpoint {path} holds a {type(model).__name__}, not an ogan-tf OGAN "
+            "model; remove it from the run or start over with --fresh"
+        )
+    expected = {
+        "z_dim": config.z_dim,
+        "image shape": (config.resolution, config.resolution, 3),
+    }
+    found = {
+        "z_dim": model.z_dim,
+        "image shape": tuple(model.encoder.input_shape[1:]),
+    }
+    if found != expected or model.optimizer is None:
+        raise CheckpointError(
+            f"checkpoint {path} does not match the run's config.json "
+            f"(found {found}, expected {expected}); remove it or start over with --fresh"
+        )
+    return model
+
+
+def check_resumable(saved, requested_overrides):
+    """Refuse overrides that would change a fixed setting of an existing run."""
+    for key, value in requested_overrides.items():
+        if value is None or key not in FIXED_FOR_RUN:
+            continue
+        if getattr(saved, key) != value:
+            raise ConfigError(
+                f"run was trained with {key}={getattr(saved, key)!r}, not {value!r}; "
+                "use another RUN name, or --fresh to start this one over"
+            )

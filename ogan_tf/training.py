@@ -1,0 +1,182 @@
+"""Wires one training run: config -> data -> OGAN.fit -> callbacks -> files.
+
+``start_run`` decides between a new run and resuming the latest checkpoint;
+``train`` runs Keras' fit for the remaining steps with the callbacks that
+write grids, checkpoints and metrics.
+"""
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import data, grids
+from .callbacks import (
+    CheckpointCallback,
+    GridCallback,
+    MetricsLogger,
+    SampleGrids,
+    StopAtStep,
+)
+from .config import FIXED_FOR_RUN, load_preset
+from .errors import OganError
+from .model import OGAN, make_optimizer
+from .networks import build_encoder, build_generator
+from .runs import RunDir, check_resumable, load_checkpoint
+
+
+def build_model(config):
+    """A new, compiled OGAN for `config` (the author's RMSprop)."""
+    args = (config.resolution, config.z_dim, config.variant, config.channels)
+    model = OGAN(
+        build_generator(*args),
+        build_encoder(*args),
+        rho_weight=config.rho_weight,
+        qp_weight=config.qp_weight,
+        seed=config.seed,
+    )
+    model.compile(optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho))
+    return model
+
+
+def fixed_z(config, n=81):
+    """The random grid's noise: fixed by the run's seed, so every grid of a
+    run (and `ogan-tf samples`) shows the same z."""
+    rng = np.random.default_rng([config.seed, 81])
+    return rng.standard_normal((n, config.z_dim)).astype(np.float32)
+
+
+def sample_grids(config, samples_dir, run_name):
+    heldout = grids.to_float(data.heldout_images(config, 48))
+    return SampleGrids(
+        Path(samples_dir) / run_name,
+        fixed_z(config),
+        heldout,
+        config.recon_scale,
+        config.interpolation_steps,
+    )
+
+
+def current_step(model):
+    return int(np.asarray(model.optimizer.iterations))
+
+
+class Run:
+    """A run ready to train: its directory, config, model and start step."""
+
+    def __init__(self, run_dir, config, model, start_step, resumed_from=None):
+        self.dir = run_dir
+        self.config = config
+        self.model = model
+        self.start_step = start_step
+        self.resumed_from = resumed_from
+
+
+def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=print):
+    """Open run `name`: resume its latest checkpoint, or start from `preset`.
+
+    overrides: settings given on the command line (None = not given). On
+    resume, settings fixed for the run's life must match (else an error says
+    what to do); the others (steps, intervals, ...) take the new values.
+    """
+    run_dir = RunDir(runs_dir, name)
+    if fresh and run_dir.exists():
+        moved = [run_dir.archive()]
+        samples = Path(samples_dir) / name
+        if samples.exists():
+            moved.append(samples.rename(samples.with_name(moved[0].name)))
+        log("--fresh: moved the old run aside to " + ", ".join(map(str, moved)))
+
+    latest = run_dir.latest_checkpoint()
+    if latest is None:
+        config = load_preset(preset, **overrides)
+        if run_dir.exists():
+            log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
+            run_dir.truncate_metrics(0)
+        run_dir.write_config(config)
+        return Run(run_dir, config, build_model(config), 0)
+
+    saved = run_dir.read_config()
+    check_resumable(saved, {"preset": preset, **overrides})
+    config = saved.replace(
+        **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
+    )
+    model = load_checkpoint(latest, config)
+    step = current_step(model)
+    run_dir.truncate_metrics(step)
+    run_dir.write_config(config)
+    log(f"resuming run {name!r} from step {step} ({latest}); "
+        "pass --fresh (make train FRESH=1) to start over")
+    return Run(run_dir, config, model, step, resumed_from=latest)
+
+
+def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="auto"):
+    """One Keras fit from global step `start` to `stop`.
+
+    Epochs are `steps_per_epoch` long and numbered from step 0, so a resumed
+    run continues the epoch count; StopAtStep ends the fit at exactly `stop`
+    (mid-epoch if `stop` is not a multiple of steps_per_epoch).
+    """
+    model.fit(
+        dataset,
+        initial_epoch=start // steps_per_epoch,
+        epochs=math.ceil(stop / steps_per_epoch),
+        steps_per_epoch=steps_per_epoch,
+        callbacks=[*callbacks, StopAtStep(start, stop)],
+        shuffle=False,
+        verbose=verbose,
+    )
+
+
+def train(run, samples_dir, log=print, verbose="auto"):
+    """Train `run` up to run.config.steps; returns the last metrics row."""
+    config, model = run.config, run.model
+    if run.start_step >= config.steps:
+        log(f"run {run.dir.name!r} is already at step {run.start_step} >= steps "
+            f"{config.steps}; pass a larger --steps (STEPS=) to train on")
+        return None
+    grid_writer = sample_grids(config, samples_dir, run.dir.name)
+    dataset = data.training_dataset(config)
+    start, stop = run.start_step, config.steps
+    callbacks = [
+        MetricsLogger(run.dir, start),
+        GridCallback(grid_writer, start, config.sample_every, stop),
+        CheckpointCallback(run.dir, start, config.checkpoint_every, stop,
+                           config.keep_checkpoints),
+    ]
+    log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
+        f"z_dim {config.z_dim}, batch {config.batch_size}, steps {start} -> {stop} "
+        f"(G {model.generator.count_params():,} / E {model.encoder.count_params():,} params)")
+    began = time.perf_counter()
+    fit_steps(model, dataset, start, stop, config.log_every, callbacks, verbose)
+    seconds = time.perf_counter() - began
+    if current_step(model) != stop:
+        raise OganError(f"training stopped at step {current_step(model)} of {stop}")
+    rows = run.dir.read_metrics()
+    last = rows[-1] if rows else {}
+    log(f"done: {stop - start} steps in {seconds:.0f} s "
+        f"({(stop - start) / seconds:.2f} steps/s incl. grids and checkpoints); "
+        f"z_corr {last.get('z_corr', float('nan')):.3f}; "
+        f"grids in {grid_writer.out_dir}, checkpoints in {run.dir.checkpoints}")
+    return last
+
+
+def write_samples(runs_dir, samples_dir, name, log=print):
+    """Write the three grids from run `name`'s latest checkpoint."""
+    run_dir = RunDir(runs_dir, name)
+    if not run_dir.exists():
+        raise OganError(
+            f"no run {name!r} in {runs_dir}/; train it first (make train RUN={name})"
+        )
+    config = run_dir.read_config()
+    latest = run_dir.latest_checkpoint()
+    if latest is None:
+        raise OganError(f"run {name!r} has no checkpoint yet in {run_dir.checkpoints}")
+    model = load_checkpoint(latest, config)
+    step = current_step(model)
+    paths = sample_grids(config, samples_dir, name).write(model.generator, model.encoder, step)
+    log(f"wrote {len(paths)} grids for {name!r} at step {step}:")
+    for path in paths:
+        log(f"  {path}")
+    return paths
