@@ -39,6 +39,8 @@ class OGAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed, name="z_seed")
         self.t1_tracker = keras.metrics.Mean(name="t1")
         self.z_corr_tracker = keras.metrics.Mean(name="z_corr")
+        # G and E are built functional models; OGAN adds no weights of its own.
+        self.built = True
 
     def combined(self, x_real, z, training=False):
         """The author's graph: G(z), its stop-gradient copy, three E calls."""

@@ -91,6 +91,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     latest = run_dir.latest_checkpoint()
     if latest is None:
         config = load_preset(preset, **overrides)
+        data.check_dataset(config)
         if run_dir.exists():
             log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
             run_dir.truncate_metrics(0)

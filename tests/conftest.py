@@ -1,0 +1,21 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+# A model small enough that a training step takes milliseconds on a CPU.
+TINY = ["--channels", "16", "--z-dim", "8", "--batch-size", "8", "--dataset-size", "256"]
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    keras.utils.set_random_seed(0)
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    """--runs-dir/--samples-dir arguments inside a temporary folder."""
+    runs, samples = tmp_path / "runs", tmp_path / "samples"
+    return runs, samples, ["--runs-dir", str(runs), "--samples-dir", str(samples)]

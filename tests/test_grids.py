@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from ogan_tf import grids
+from ogan_tf.networks import build_encoder, build_generator
+
+
+def test_tile_is_row_major():
+    images = np.arange(6)[:, None, None, None] * np.ones((6, 2, 3, 1))
+    tiled = grids.tile(images, 2, 3)
+    assert tiled.shape == (4, 9, 1)
+    assert tiled[0, 0, 0] == 0 and tiled[0, 3, 0] == 1 and tiled[2, 0, 0] == 3
+
+
+def test_uint8_round_trip():
+    u = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
+    assert np.array_equal(grids.to_uint8(grids.to_float(u)), u)
+
+
+@pytest.fixture(scope="module")
+def nets():
+    return build_generator(32, 8, "sm_4x4", channels=16), build_encoder(32, 8, "sm_4x4", channels=16)
+
+
+def test_grid_pixel_sizes(nets):
+    G, E = nets
+    real = np.random.default_rng(0).uniform(-1, 1, (48, 32, 32, 3)).astype(np.float32)
+    z = np.random.default_rng(1).normal(size=(81, 8)).astype(np.float32)
+    assert grids.random_grid(G, z).shape == (9 * 32, 9 * 32, 3)
+    recon = grids.reconstruction_grid(G, E, real[:32], 0.9)
+    assert recon.shape == (8 * 32, 8 * 32, 3) and recon.dtype == np.uint8
+    # even columns are the real images themselves
+    assert np.array_equal(recon[:32, :32], grids.to_uint8(real[0]))
+    assert np.array_equal(recon[:32, 64:96], grids.to_uint8(real[1]))
+    interp = grids.interpolation_grid(G, E, real[32:40], real[40:48], 0.9, steps=10)
+    assert interp.shape == (8 * 32, 12 * 32, 3)
+    assert np.array_equal(interp[:32, :32], grids.to_uint8(real[32]))
+    assert np.array_equal(interp[:32, -32:], grids.to_uint8(real[40]))
+
+
+def test_interpolation_ends_are_the_reconstructions(nets):
+    G, E = nets
+    real = np.random.default_rng(2).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    strip = grids.interpolation_grid(G, E, real[:1], real[1:], 0.9, steps=8)
+    recon = grids.to_uint8(G.predict_on_batch(0.9 * grids.encode(E, real)))
+    assert np.abs(strip[:, 32:64].astype(int) - recon[0]).max() <= 1
+    assert np.abs(strip[:, -64:-32].astype(int) - recon[1]).max() <= 1
+
+
+def test_encode_gives_unit_statistics(nets):
+    _, E = nets
+    real = np.random.default_rng(3).uniform(-1, 1, (5, 32, 32, 3)).astype(np.float32)
+    codes = grids.encode(E, real)
+    assert np.allclose(codes.mean(1), 0, atol=1e-5) and np.allclose(codes.std(1), 1, atol=1e-4)

@@ -1,0 +1,88 @@
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from ogan_tf.errors import ConfigError
+from ogan_tf.networks import VARIANTS, build_encoder, build_generator
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+@pytest.mark.parametrize("resolution", [32, 64])
+def test_shapes_and_ranges(variant, resolution):
+    z_dim = 16
+    G = build_generator(resolution, z_dim, variant)
+    E = build_encoder(resolution, z_dim, variant)
+    z = np.random.default_rng(0).normal(size=(3, z_dim)).astype(np.float32) * 30
+    x = np.asarray(G(z, training=False))
+    assert x.shape == (3, resolution, resolution, 3)
+    assert x.min() >= -1 and x.max() <= 1  # tanh
+    codes = np.asarray(E(x, training=False))
+    assert codes.shape == (3, z_dim) and np.all(np.isfinite(codes))
+
+
+def test_author_geometry_at_64px():
+    """num_layers = log2(64) - 3 = 3, widest = 64 * 8 = 512, first map 4x4."""
+    E = build_encoder(64, 128, "dcgan_5x5")
+    convs = [layer for layer in E.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [c.filters for c in convs] == [64, 128, 256, 512]
+    assert all(c.kernel_size == (5, 5) and c.strides == (2, 2) for c in convs)
+    bns = [layer for layer in E.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 3  # all but the first conv
+    G = build_generator(64, 128, "dcgan_5x5")
+    assert G.get_layer("reshape").output.shape[1:] == (4, 4, 512)
+    deconvs = [layer for layer in G.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert [d.filters for d in deconvs] == [256, 128, 64, 3]
+
+
+def test_self_modulated_generator_conditions_every_bn_on_z():
+    G = build_generator(32, 16, "sm_4x4")
+    bns = [layer for layer in G.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(bns) == 3 and not any(b.center or b.scale for b in bns)
+    deconvs = [layer for layer in G.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert all(d.kernel_size == (4, 4) for d in deconvs)
+    # At initialisation gamma(z) + 1 = 1 + small: the "+1" lives in the bias.
+    assert np.allclose(G.get_layer("bn0_gamma").bias.numpy(), 1.0)
+
+
+@pytest.mark.parametrize(
+    "resolution,z_dim,message",
+    [(48, 16, "power of two"), (16, 16, "power of two"), (32, 2, "z_dim 2")],
+)
+def test_bad_geometry_is_a_clear_error(resolution, z_dim, message):
+    with pytest.raises(ConfigError, match=message):
+        build_generator(resolution, z_dim)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, variant):
+    G = build_generator(32, 8, variant, channels=16)
+    E = build_encoder(32, 8, variant, channels=16)
+    z = np.random.default_rng(1).normal(size=(4, 8)).astype(np.float32)
+    x = np.asarray(G(z, training=False))
+    np.save(tmp_path / "z.npy", z)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "g.npy", x)
+    np.save(tmp_path / "e.npy", np.asarray(E(x, training=False)))
+    G.save(tmp_path / "g.keras")
+    E.save(tmp_path / "e.keras")
+    script = textwrap.dedent(
+        f"""
+        import sys, numpy as np, keras
+        d = {str(tmp_path)!r}
+        G = keras.models.load_model(d + "/g.keras", safe_mode=True)
+        E = keras.models.load_model(d + "/e.keras", safe_mode=True)
+        g = np.asarray(G(np.load(d + "/z.npy"), training=False))
+        e = np.asarray(E(np.load(d + "/x.npy"), training=False))
+        assert np.array_equal(g, np.load(d + "/g.npy")), abs(g - np.load(d + "/g.npy")).max()
+        assert np.array_equal(e, np.load(d + "/e.npy")), abs(e - np.load(d + "/e.npy")).max()
+        assert "ogan_tf" not in sys.modules
+        print("ok")
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")

@@ -1,0 +1,187 @@
+"""End to end through the CLI and the training API, on tiny models."""
+
+import json
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+
+from conftest import TINY
+from ogan_tf import cli, training
+from ogan_tf.runs import RunDir, load_checkpoint
+
+SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10"]
+TINY_OVERRIDES = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256,
+                      log_every=10, sample_every=10, checkpoint_every=10)
+
+
+def train(dirs, *args, run="t"):
+    return cli.main(["train", *TINY, *SHORT, "--run", run, *dirs[2], *args])
+
+
+def one_line_error(capsys, *fragments):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("ogan-tf: error: "), err
+    for fragment in fragments:
+        assert fragment in last, last
+    return last
+
+
+def test_train_writes_grids_checkpoints_and_metrics(dirs):
+    runs, samples, _ = dirs
+    assert train(dirs, "--steps", "25") == 0
+    config = json.loads((runs / "t" / "config.json").read_text())
+    assert config["z_dim"] == 8 and config["steps"] == 25 and config["variant"] == "sm_4x4"
+    rows = RunDir(runs, "t").read_metrics()
+    assert [r["step"] for r in rows] == [10, 20, 25]
+    assert all({"loss", "z_corr", "t1", "time", "steps_per_s"} <= set(r) for r in rows)
+    assert RunDir(runs, "t").checkpoint_steps() == [10, 20, 25]
+    for step in (10, 20, 25):
+        shapes = {kind: iio.imread(samples / "t" / f"{kind}_step{step:07d}.png").shape
+                  for kind in ("random", "reconstruction", "interpolation")}
+        assert shapes == {"random": (288, 288, 3), "reconstruction": (256, 256, 3),
+                          "interpolation": (256, 384, 3)}
+
+
+def test_resume_continues_steps_with_optimizer_state(dirs):
+    runs, samples, _ = dirs
+    first = training.start_run(runs, samples, "r", "shapes", dict(TINY_OVERRIDES, steps=20))
+    training.train(first, samples)
+    saved_opt = [np.array(v) for v in first.model.optimizer.variables]
+    saved_weights = first.model.get_weights()
+
+    messages = []
+    second = training.start_run(runs, samples, "r", "shapes",
+                                dict(TINY_OVERRIDES, steps=30), log=messages.append)
+    assert second.start_step == 20 and second.resumed_from is not None
+    assert any("resuming run 'r' from step 20" in m for m in messages)
+    assert len(second.model.optimizer.variables) == len(saved_opt)
+    for restored, saved in zip(second.model.optimizer.variables, saved_opt):
+        assert np.array_equal(np.array(restored), saved)
+    for restored, saved in zip(second.model.get_weights(), saved_weights):
+        assert np.array_equal(restored, saved)
+    # RMSprop's slots are not empty: the state really is restored, not fresh zeros
+    assert any(np.abs(v).sum() > 0 for v in saved_opt[2:])
+
+    training.train(second, samples)
+    assert training.current_step(second.model) == 30
+    assert [r["step"] for r in RunDir(runs, "r").read_metrics()] == [10, 20, 30]
+    assert RunDir(runs, "r").checkpoint_steps() == [10, 20, 30]
+    assert json.loads((runs / "r" / "config.json").read_text())["steps"] == 30
+
+
+def test_make_samples_writes_grids_from_latest_checkpoint(dirs):
+    runs, samples, dir_args = dirs
+    assert train(dirs, "--steps", "10") == 0
+    for png in (samples / "t").glob("*.png"):
+        png.unlink()
+    assert cli.main(["samples", "--run", "t", *dir_args]) == 0
+    names = sorted(p.name for p in (samples / "t").glob("*.png"))
+    assert names == ["interpolation_step0000010.png", "random_step0000010.png",
+                     "reconstruction_step0000010.png"]
+
+
+def test_fresh_moves_the_old_run_aside(dirs):
+    runs, samples, _ = dirs
+    assert train(dirs, "--steps", "10") == 0
+    assert train(dirs, "--steps", "10", "--fresh") == 0
+    archived = [p for p in runs.iterdir() if p.name.startswith("t.old-")]
+    assert len(archived) == 1 and RunDir(runs, archived[0].name).checkpoint_steps() == [10]
+    assert RunDir(runs, "t").checkpoint_steps() == [10]
+
+
+def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
+    runs, _, _ = dirs
+    config = training.load_preset("shapes", **TINY_OVERRIDES)
+    model = training.build_model(config)
+    run_dir = RunDir(runs, "c")
+    run_dir.save_checkpoint(model, 10, keep=3)
+    before = run_dir.checkpoint_path(10).read_bytes()
+
+    class Crashing:
+        def save(self, path):
+            with open(path, "wb") as f:
+                f.write(b"half a zip")
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        run_dir.save_checkpoint(Crashing(), 20, keep=3)
+    assert run_dir.checkpoint_steps() == [10]
+    assert list(run_dir.checkpoints.iterdir()) == [run_dir.checkpoint_path(10)]
+    assert run_dir.checkpoint_path(10).read_bytes() == before
+    assert load_checkpoint(run_dir.latest_checkpoint(), config).z_dim == 8
+
+
+def test_old_checkpoints_are_pruned(dirs):
+    runs, _, _ = dirs
+    assert train(dirs, "--steps", "40", "--keep-checkpoints", "2") == 0
+    assert RunDir(runs, "t").checkpoint_steps() == [30, 40]
+
+
+@pytest.mark.parametrize(
+    "args,fragments",
+    [
+        (["--data", "nope"], ["unknown data/preset 'nope'", "shapes"]),
+        (["--resolution", "48"], ["resolution 48 is not a power of two"]),
+        (["--z-dim", "2"], ["z_dim 2 is below 3"]),
+    ],
+)
+def test_bad_settings_are_one_line_errors_and_create_nothing(dirs, capsys, args, fragments):
+    runs, samples, _ = dirs
+    assert train(dirs, "--steps", "10", *args) == 2
+    one_line_error(capsys, *fragments)
+    assert not runs.exists() and not samples.exists()
+
+
+def test_corrupt_checkpoint_is_an_error_that_overwrites_nothing(dirs, capsys):
+    runs, _, _ = dirs
+    assert train(dirs, "--steps", "10") == 0
+    run_dir = RunDir(runs, "t")
+    run_dir.checkpoint_path(10).write_bytes(b"not a zip file")
+    metrics = run_dir.metrics_path.read_bytes()
+    capsys.readouterr()
+    assert train(dirs, "--steps", "20") == 2
+    one_line_error(capsys, "ckpt-0000010.keras is unreadable", "--fresh")
+    assert run_dir.checkpoint_path(10).read_bytes() == b"not a zip file"
+    assert run_dir.checkpoint_steps() == [10]
+    assert run_dir.metrics_path.read_bytes() == metrics
+
+
+def test_foreign_checkpoint_is_refused(dirs, capsys):
+    runs, _, _ = dirs
+    assert train(dirs, "--steps", "10") == 0
+    run_dir = RunDir(runs, "t")
+    from ogan_tf.networks import build_generator
+
+    build_generator(32, 8, channels=16).save(run_dir.checkpoint_path(30))
+    capsys.readouterr()
+    assert train(dirs, "--steps", "40") == 2
+    one_line_error(capsys, "ckpt-0000030.keras holds a Functional, not an ogan-tf")
+    assert run_dir.checkpoint_steps() == [10, 30]
+
+
+def test_resume_refuses_a_different_model(dirs, capsys):
+    assert train(dirs, "--steps", "10") == 0
+    capsys.readouterr()
+    assert train(dirs, "--steps", "20", "--z-dim", "16") == 2
+    one_line_error(capsys, "z_dim=8, not 16", "another RUN")
+
+
+def test_samples_of_unknown_run(dirs, capsys):
+    assert cli.main(["samples", "--run", "ghost", *dirs[2]]) == 2
+    one_line_error(capsys, "no run 'ghost'", "make train RUN=ghost")
+
+
+def test_command_line_entry_point_exits_2_without_traceback(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "ogan_tf", "train", "--data", "nope",
+         "--runs-dir", str(tmp_path / "runs")],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("ogan-tf: error: unknown data/preset")
