@@ -37,6 +37,8 @@ def build_model(config):
         seed=config.seed,
     )
     model.compile(optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho))
+    # Slots exist from step 0, so any checkpoint restores the full optimizer.
+    model.optimizer.build(model.trainable_variables)
     return model
 
 
