@@ -4,13 +4,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-DATA   ?= shapes
-RUN    ?= $(DATA)
+DATA   ?=
+RUN    ?= $(or $(DATA),shapes)
 STEPS  ?=
 FRESH  ?=
 ARGS   ?=
 
-TRAIN_FLAGS := --data $(DATA) --run $(RUN) $(if $(STEPS),--steps $(STEPS)) $(if $(FRESH),--fresh) $(ARGS)
+# No DATA: a new run uses the offline default preset, an existing run its own.
+TRAIN_FLAGS := $(if $(DATA),--data $(DATA)) --run $(RUN) $(if $(STEPS),--steps $(STEPS)) $(if $(FRESH),--fresh) $(ARGS)
 
 .PHONY: install train samples test test-fast clean-venv
 

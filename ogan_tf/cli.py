@@ -7,6 +7,8 @@ import sys
 # Before TensorFlow loads: keep its C++ start-up chatter off the console.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from .config import DEFAULT_PRESET  # noqa: E402 (no keras import: --help stays instant)
+
 # CLI flag -> Config field, for settings a user may override per run.
 _OVERRIDES = {
     "steps": int, "resolution": int, "variant": str, "z_dim": int,
@@ -22,8 +24,9 @@ def _parser():
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train (or resume) a run")
-    train.add_argument("--data", default="shapes",
-                       help="preset name from experiments/ (default: shapes, offline)")
+    train.add_argument("--data", default=None,
+                       help="preset name from experiments/ (default: the run's own when "
+                            f"resuming, else {DEFAULT_PRESET}, offline)")
     train.add_argument("--run", help="run name (default: the data name)")
     train.add_argument("--fresh", action="store_true",
                        help="start over: move an existing run aside instead of resuming")
@@ -33,7 +36,8 @@ def _parser():
     _dirs(train)
 
     samples = sub.add_parser("samples", help="write the three grids from a run")
-    samples.add_argument("--run", default="shapes", help="run name (default: shapes)")
+    samples.add_argument("--run", default=DEFAULT_PRESET,
+                         help=f"run name (default: {DEFAULT_PRESET})")
     _dirs(samples)
     return parser
 
@@ -54,8 +58,8 @@ def main(argv=None):
         if args.command == "train":
             overrides = {name: getattr(args, name) for name in _OVERRIDES}
             run = training.start_run(
-                args.runs_dir, args.samples_dir, args.run or args.data, args.data,
-                overrides, fresh=args.fresh,
+                args.runs_dir, args.samples_dir, args.run or args.data or DEFAULT_PRESET,
+                args.data, overrides, fresh=args.fresh,
             )
             training.train(run, args.samples_dir)
         elif args.command == "samples":

@@ -7,23 +7,61 @@ command-line overrides; the result is validated once, here.
 
 import dataclasses
 import json
+import math
 import tomllib
 from pathlib import Path
 
 from .errors import ConfigError
-from .networks import check_geometry
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+DEFAULT_PRESET = "shapes"  # the offline default data set
+
+# Network variants, name -> (kernel size, self-modulated BN in G)
+VARIANTS = {
+    "dcgan_5x5": (5, False),  # o_gan_celeba.py / o_gan_lsun.py
+    "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
+}
+
+MIN_RESOLUTION = 32
+MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
+
+
+def check_geometry(resolution, z_dim, variant="dcgan_5x5", channels=None):
+    """Raise ConfigError, saying what to do, for settings G/E can't be built with."""
+    if variant not in VARIANTS:
+        raise ConfigError(
+            f"unknown variant {variant!r}; use one of: {', '.join(VARIANTS)}"
+        )
+    if (
+        not isinstance(resolution, int)
+        or resolution < MIN_RESOLUTION
+        or resolution & (resolution - 1)
+    ):
+        raise ConfigError(
+            f"resolution {resolution} is not a power of two >= {MIN_RESOLUTION}; "
+            "use 32, 64, 128, 256, ..."
+        )
+    if not isinstance(z_dim, int) or z_dim < MIN_Z_DIM:
+        raise ConfigError(
+            f"z_dim {z_dim} is below {MIN_Z_DIM}: the correlation term needs at "
+            "least 3 dimensions; use e.g. 32, 64 or 128"
+        )
+    num_layers = int(math.log2(resolution)) - 3
+    if channels is not None and (channels < 2**num_layers or channels % 2**num_layers):
+        raise ConfigError(
+            f"channels {channels} must be a multiple of {2**num_layers} at "
+            f"resolution {resolution} (it is halved {num_layers} times)"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     # What to train on
-    preset: str = "shapes"  # name of the experiments/ file it came from
+    preset: str = DEFAULT_PRESET  # name of the experiments/ file it came from
     dataset: str = "shapes"
     dataset_size: int = 50000  # images generated for "shapes"
     resolution: int = 32
-    # Networks (networks.VARIANTS); channels None = the author's img * 8
+    # Networks (VARIANTS); channels None = the author's img * 8
     variant: str = "dcgan_5x5"
     z_dim: int = 128
     channels: int | None = None

@@ -6,8 +6,8 @@ independent factors a viewer can judge by eye in samples, reconstructions
 and interpolations:
   shape       circle, square, triangle, cross
   colour      any hue, saturated and bright
-  position    centre x and y in [0.32, 0.68] of the image
-  size        half-extent in [0.15, 0.3] of the image
+  position    centre x and y in [0.34, 0.66] of the image
+  size        half-extent in [0.18, 0.31] of the image
   background  any hue, desaturated and dark (value 0.15 - 0.45)
 Images held back for the grids come from a different seed, so they are
 never trained on.
@@ -46,9 +46,9 @@ def shape_factors(n, seed):
     return {
         "shape": rng.integers(0, len(SHAPES), n),
         "hue": rng.uniform(0, 1, n),
-        "x": rng.uniform(0.32, 0.68, n),
-        "y": rng.uniform(0.32, 0.68, n),
-        "size": rng.uniform(0.15, 0.3, n),
+        "x": rng.uniform(0.34, 0.66, n),
+        "y": rng.uniform(0.34, 0.66, n),
+        "size": rng.uniform(0.18, 0.31, n),
         "bg_hue": rng.uniform(0, 1, n),
         "bg_value": rng.uniform(0.15, 0.45, n),
     }

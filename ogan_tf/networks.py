@@ -18,44 +18,7 @@ import math
 import keras
 from keras import layers
 
-from .errors import ConfigError
-
-# name -> (kernel size, self-modulated BN in G)
-VARIANTS = {
-    "dcgan_5x5": (5, False),  # o_gan_celeba.py / o_gan_lsun.py
-    "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
-}
-
-MIN_RESOLUTION = 32
-MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
-
-
-def check_geometry(resolution, z_dim, variant="dcgan_5x5", channels=None):
-    """Raise ConfigError, saying what to do, for settings G/E can't be built with."""
-    if variant not in VARIANTS:
-        raise ConfigError(
-            f"unknown variant {variant!r}; use one of: {', '.join(VARIANTS)}"
-        )
-    if (
-        not isinstance(resolution, int)
-        or resolution < MIN_RESOLUTION
-        or resolution & (resolution - 1)
-    ):
-        raise ConfigError(
-            f"resolution {resolution} is not a power of two >= {MIN_RESOLUTION}; "
-            "use 32, 64, 128, 256, ..."
-        )
-    if not isinstance(z_dim, int) or z_dim < MIN_Z_DIM:
-        raise ConfigError(
-            f"z_dim {z_dim} is below {MIN_Z_DIM}: the correlation term needs at "
-            "least 3 dimensions; use e.g. 32, 64 or 128"
-        )
-    num_layers = int(math.log2(resolution)) - 3
-    if channels is not None and (channels < 2**num_layers or channels % 2**num_layers):
-        raise ConfigError(
-            f"channels {channels} must be a multiple of {2**num_layers} at "
-            f"resolution {resolution} (it is halved {num_layers} times)"
-        )
+from .config import VARIANTS, check_geometry  # noqa: F401 (VARIANTS re-exported)
 
 
 def _geometry(resolution, channels):

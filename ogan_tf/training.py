@@ -19,7 +19,7 @@ from .callbacks import (
     SampleGrids,
     StopAtStep,
 )
-from .config import FIXED_FOR_RUN, load_preset
+from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from .errors import OganError
 from .model import OGAN, make_optimizer
 from .networks import build_encoder, build_generator
@@ -78,6 +78,8 @@ class Run:
 def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=print):
     """Open run `name`: resume its latest checkpoint, or start from `preset`.
 
+    preset: an experiments/ name; None means the run's own when resuming and
+    DEFAULT_PRESET for a new run.
     overrides: settings given on the command line (None = not given). On
     resume, settings fixed for the run's life must match (else an error says
     what to do); the others (steps, intervals, ...) take the new values.
@@ -92,7 +94,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
 
     latest = run_dir.latest_checkpoint()
     if latest is None:
-        config = load_preset(preset, **overrides)
+        config = load_preset(preset or DEFAULT_PRESET, **overrides)
         data.check_dataset(config)
         if run_dir.exists():
             log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
