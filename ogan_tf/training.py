@@ -85,18 +85,17 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     what to do); the others (steps, intervals, ...) take the new values.
     """
     run_dir = RunDir(runs_dir, name)
-    if fresh and run_dir.exists():
-        moved = [run_dir.archive()]
-        samples = Path(samples_dir) / name
-        if samples.exists():
-            moved.append(samples.rename(samples.with_name(moved[0].name)))
-        log("--fresh: moved the old run aside to " + ", ".join(map(str, moved)))
-
-    latest = run_dir.latest_checkpoint()
+    latest = None if fresh else run_dir.latest_checkpoint()
     if latest is None:
         config = load_preset(preset or DEFAULT_PRESET, **overrides)
-        data.check_dataset(config)
-        if run_dir.exists():
+        data.check_dataset(config)  # all checks before any file is touched
+        if fresh and run_dir.exists():
+            moved = [run_dir.archive()]
+            samples = Path(samples_dir) / name
+            if samples.exists():
+                moved.append(samples.rename(samples.with_name(moved[0].name)))
+            log("--fresh: moved the old run aside to " + ", ".join(map(str, moved)))
+        elif run_dir.exists():
             log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
             run_dir.truncate_metrics(0)
         run_dir.write_config(config)

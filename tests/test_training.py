@@ -185,3 +185,24 @@ def test_command_line_entry_point_exits_2_without_traceback(tmp_path):
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith("ogan-tf: error: unknown data/preset")
+
+
+def test_resume_without_data_keeps_the_runs_own_preset(dirs, capsys):
+    runs, _, _ = dirs
+    assert train(dirs, "--steps", "10", "--data", "shapes_author") == 0
+    assert train(dirs, "--steps", "20") == 0  # no --data: the run's own preset
+    assert RunDir(runs, "t").read_config().preset == "shapes_author"
+    assert RunDir(runs, "t").checkpoint_steps() == [10, 20]
+    capsys.readouterr()
+    assert train(dirs, "--steps", "30", "--data", "shapes") == 2
+    one_line_error(capsys, "preset='shapes_author', not 'shapes'")
+
+
+def test_fresh_with_bad_settings_moves_nothing(dirs, capsys):
+    runs, _, _ = dirs
+    assert train(dirs, "--steps", "10") == 0
+    capsys.readouterr()
+    assert train(dirs, "--steps", "10", "--fresh", "--resolution", "48") == 2
+    one_line_error(capsys, "power of two")
+    assert sorted(p.name for p in runs.iterdir()) == ["t"]
+    assert RunDir(runs, "t").checkpoint_steps() == [10]
