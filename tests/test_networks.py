@@ -57,6 +57,7 @@ def test_bad_geometry_is_a_clear_error(resolution, z_dim, message):
         build_generator(resolution, z_dim)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, variant):
     G = build_generator(32, 8, variant, channels=16)

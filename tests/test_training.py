@@ -176,6 +176,7 @@ def test_samples_of_unknown_run(dirs, capsys):
     one_line_error(capsys, "no run 'ghost'", "make train RUN=ghost")
 
 
+@pytest.mark.slow
 def test_command_line_entry_point_exits_2_without_traceback(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "ogan_tf", "train", "--data", "nope",
