@@ -15,7 +15,7 @@ from . import grids
 
 
 class StepCallback(keras.callbacks.Callback):
-    """Base: keeps the global step across resumes and several fit calls."""
+    """Base: counts the global step (the run's start step + batches seen)."""
 
     def __init__(self, start_step):
         super().__init__()

@@ -150,7 +150,8 @@ def train(run, samples_dir, log=print, verbose="auto"):
                            config.keep_checkpoints),
     ]
     log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
-        f"z_dim {config.z_dim}, batch {config.batch_size}, steps {start} -> {stop} "
+        f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
+        f"batch {config.batch_size}, steps {start} -> {stop} "
         f"(G {model.generator.count_params():,} / E {model.encoder.count_params():,} params)")
     began = time.perf_counter()
     fit_steps(model, dataset, start, stop, config.log_every, callbacks, verbose)
