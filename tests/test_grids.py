@@ -19,7 +19,8 @@ def test_uint8_round_trip():
 
 @pytest.fixture(scope="module")
 def nets():
-    return build_generator(32, 8, "sm_4x4", channels=16), build_encoder(32, 8, "sm_4x4", channels=16)
+    args = (32, 8, "sm_4x4", 16)
+    return build_generator(*args), build_encoder(*args)
 
 
 def test_grid_pixel_sizes(nets):
