@@ -53,3 +53,26 @@ def test_encode_gives_unit_statistics(nets):
     real = np.random.default_rng(3).uniform(-1, 1, (5, 32, 32, 3)).astype(np.float32)
     codes = grids.encode(E, real)
     assert np.allclose(codes.mean(1), 0, atol=1e-5) and np.allclose(codes.std(1), 1, atol=1e-4)
+
+
+class CountingModel:
+    """Delegates predict_on_batch and counts the calls."""
+
+    def __init__(self, model):
+        self.model, self.calls = model, 0
+
+    def predict_on_batch(self, x):
+        self.calls += 1
+        return self.model.predict_on_batch(x)
+
+
+def test_all_three_grids_take_five_batched_model_calls(nets, tmp_path):
+    from ogan_tf.callbacks import SampleGrids
+
+    G, E = (CountingModel(m) for m in nets)
+    real = np.random.default_rng(4).uniform(-1, 1, (48, 32, 32, 3)).astype(np.float32)
+    z = np.random.default_rng(5).normal(size=(81, 8)).astype(np.float32)
+    paths = SampleGrids(tmp_path, z, real, 0.9).write(G, E, step=7)
+    assert [p.name for p in paths] == ["random_step0000007.png", "reconstruction_step0000007.png",
+                                       "interpolation_step0000007.png"]
+    assert (G.calls, E.calls) == (3, 2)  # one per grid, never one per image
