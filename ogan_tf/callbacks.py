@@ -81,33 +81,19 @@ class SampleGrids:
         return paths
 
 
-class GridCallback(StepCallback):
-    """Writes the three grids every `every` steps and at the last step."""
+class EveryNSteps(StepCallback):
+    """Calls action(model, step) every `every` steps and at the last step
+    (the grids and the checkpoints)."""
 
-    def __init__(self, sample_grids, start_step, every, last_step):
+    def __init__(self, action, start_step, every, last_step):
         super().__init__(start_step)
-        self.grids = sample_grids
+        self.action = action
         self.every = every
         self.last_step = last_step
 
     def on_step_end(self, step):
         if step % self.every == 0 or step == self.last_step:
-            self.grids.write(self.model.generator, self.model.encoder, step)
-
-
-class CheckpointCallback(StepCallback):
-    """Saves a checkpoint every `every` steps and at the last step."""
-
-    def __init__(self, run_dir, start_step, every, last_step, keep):
-        super().__init__(start_step)
-        self.run_dir = run_dir
-        self.every = every
-        self.last_step = last_step
-        self.keep = keep
-
-    def on_step_end(self, step):
-        if step % self.every == 0 or step == self.last_step:
-            self.run_dir.save_checkpoint(self.model, step, self.keep)
+            self.action(self.model, step)
 
 
 class MetricsLogger(StepCallback):

@@ -106,8 +106,9 @@ DATASETS = {"shapes": _shapes}
 _HELDOUT_SEED_OFFSET = 1_000_003  # a different stream: never a training image
 
 
-def check_dataset(config):
-    """The image source of config.dataset, or a ConfigError naming the choices."""
+def image_source(config):
+    """The image source of config.dataset; a ConfigError naming the choices
+    for an unknown one (so it also serves as the data set check)."""
     if config.dataset not in DATASETS:
         raise ConfigError(
             f"unknown dataset {config.dataset!r}; available: {', '.join(DATASETS)}"
@@ -117,14 +118,14 @@ def check_dataset(config):
 
 def heldout_images(config, n=48):
     """n uint8 images kept out of training, for the grids."""
-    return check_dataset(config)(config, n, config.seed + _HELDOUT_SEED_OFFSET)
+    return image_source(config)(config, n, config.seed + _HELDOUT_SEED_OFFSET)
 
 
 def training_dataset(config):
     """Infinite, shuffled tf.data.Dataset of float32 batches in [-1, 1]."""
     import tensorflow as tf  # the input pipeline is tf.data on every backend
 
-    images = check_dataset(config)(config, config.dataset_size, config.seed)
+    images = image_source(config)(config, config.dataset_size, config.seed)
     return (
         tf.data.Dataset.from_tensor_slices(images)
         .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)

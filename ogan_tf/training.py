@@ -12,13 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, grids
-from .callbacks import (
-    CheckpointCallback,
-    GridCallback,
-    MetricsLogger,
-    SampleGrids,
-    StopAtStep,
-)
+from .callbacks import EveryNSteps, MetricsLogger, SampleGrids, StopAtStep
 from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from .errors import OganError
 from .model import OGAN, make_optimizer
@@ -88,7 +82,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     latest = None if fresh else run_dir.latest_checkpoint()
     if latest is None:
         config = load_preset(preset or DEFAULT_PRESET, **overrides)
-        data.check_dataset(config)  # all checks before any file is touched
+        data.image_source(config)  # all checks before any file is touched
         if fresh and run_dir.exists():
             moved = [run_dir.archive()]
             samples = Path(samples_dir) / name
@@ -145,9 +139,14 @@ def train(run, samples_dir, log=print, verbose="auto"):
     start, stop = run.start_step, config.steps
     callbacks = [
         MetricsLogger(run.dir, start),
-        GridCallback(grid_writer, start, config.sample_every, stop),
-        CheckpointCallback(run.dir, start, config.checkpoint_every, stop,
-                           config.keep_checkpoints),
+        EveryNSteps(
+            lambda model, step: grid_writer.write(model.generator, model.encoder, step),
+            start, config.sample_every, stop,
+        ),
+        EveryNSteps(
+            lambda model, step: run.dir.save_checkpoint(model, step, config.keep_checkpoints),
+            start, config.checkpoint_every, stop,
+        ),
     ]
     log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
         f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "

@@ -55,4 +55,4 @@ def test_heldout_images_are_not_training_images():
 def test_unknown_dataset_is_a_clear_error():
     config = load_preset("shapes").replace(dataset="nope")
     with pytest.raises(ConfigError, match="unknown dataset 'nope'"):
-        data.check_dataset(config)
+        data.image_source(config)
