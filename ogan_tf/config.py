@@ -81,6 +81,10 @@ class Config:
     # Grids: reconstruction is G(recon_scale * N(E(x)))
     recon_scale: float = 0.9
     interpolation_steps: int = 10
+    # Weight EMAs (the author's 256 px script: 0.999 and 0.9999). Each decay
+    # keeps a moving average of all G and E weights, saved beside every
+    # checkpoint; grids and exports use the first one. () = none (128 px).
+    ema_decays: tuple = ()
 
     def __post_init__(self):
         check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
@@ -102,6 +106,12 @@ class Config:
         for name in ("learning_rate", "recon_scale"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
+        object.__setattr__(self, "ema_decays", tuple(float(d) for d in self.ema_decays))
+        for decay in self.ema_decays:
+            if not 0 < decay < 1:
+                raise ConfigError(f"ema_decays must each be in (0, 1), got {decay}")
+        if len(set(self.ema_decays)) != len(self.ema_decays):
+            raise ConfigError(f"ema_decays has a repeated value: {self.ema_decays}")
         if not 0 < self.rmsprop_rho < 1:
             raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
 
@@ -130,7 +140,7 @@ class Config:
 FIXED_FOR_RUN = (
     "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
     "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
-    "batch_size", "seed",
+    "batch_size", "seed", "ema_decays",
 )
 
 
