@@ -13,7 +13,10 @@ ARGS   ?=
 # No DATA: a new run uses the offline default preset, an existing run its own.
 TRAIN_FLAGS := $(if $(DATA),--data $(DATA)) --run $(RUN) $(if $(STEPS),--steps $(STEPS)) $(if $(FRESH),--fresh) $(ARGS)
 
-.PHONY: install train samples test test-fast clean-venv
+.PHONY: install train samples test test-fast clean-venv bench
+
+# BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,default,bf16,fused,fastest
+BENCH_ARGS ?=
 
 install: $(STAMP)
 
@@ -35,6 +38,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -7,7 +7,7 @@ import sys
 # Before TensorFlow loads: keep its C++ start-up chatter off the console.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from .config import DEFAULT_PRESET  # noqa: E402 (no keras import: --help stays instant)
+from .config import DEFAULT_PRESET, PRECISIONS  # noqa: E402 (no keras import: --help stays instant)
 
 # CLI flag -> Config field, for settings a user may override per run.
 _OVERRIDES = {
@@ -17,6 +17,24 @@ _OVERRIDES = {
     "checkpoint_every": int, "keep_checkpoints": int, "seed": int,
     "dataset_size": int,
 }
+_JIT = {"auto": "auto", "on": True, "off": False}
+
+
+def _speed_flags(parser):
+    """Speed options (README "Speed"); None = not given."""
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="dtype policy of G and E; the loss stays float32 "
+                             "(default float32, the author's)")
+    parser.add_argument("--fused-step", action=argparse.BooleanOptionalAction, default=None,
+                        help="one E pass on G(z) serves both players, same gradients "
+                             "(TensorFlow backend; default off)")
+    parser.add_argument("--jit-compile", choices=list(_JIT), default=None,
+                        help="XLA: auto (Keras' choice: on with a GPU, off on CPU), on, off")
+
+
+def _speed_overrides(args):
+    jit = None if args.jit_compile is None else _JIT[args.jit_compile]
+    return {"precision": args.precision, "fused_step": args.fused_step, "jit_compile": jit}
 
 
 def _parser():
@@ -33,6 +51,7 @@ def _parser():
     for name, kind in _OVERRIDES.items():
         train.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
                            help=f"override the preset's {name}")
+    _speed_flags(train)
     _dirs(train)
 
     samples = sub.add_parser("samples", help="write the three grids from a run")
@@ -57,6 +76,7 @@ def main(argv=None):
     try:
         if args.command == "train":
             overrides = {name: getattr(args, name) for name in _OVERRIDES}
+            overrides.update(_speed_overrides(args))
             run = training.start_run(
                 args.runs_dir, args.samples_dir, args.run or args.data or DEFAULT_PRESET,
                 args.data, overrides, fresh=args.fresh,
