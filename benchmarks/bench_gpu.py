@@ -237,7 +237,6 @@ def bench_torch(args):
             "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
             "tf32_conv": torch.backends.cudnn.allow_tf32,
         }, args.out)
-        del G, E, optimizer
         if device == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
