@@ -108,17 +108,25 @@ def plain_step_fn(config):
     return step
 
 
+def cpu_seconds():
+    """This process's user + system CPU time: on a shared machine it moves
+    less with other people's load than the wall clock does."""
+    t = os.times()
+    return t.user + t.system
+
+
 def time_plain(config, dataset, steps, runs):
     step = plain_step_fn(config)
     batches = iter(dataset)
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(runs):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), cpu_seconds()
         for _ in range(steps):
             loss = step(next(batches))
         float(loss)  # wait for the device
         seconds.append(time.perf_counter() - began)
-    return seconds
+        cpu.append(cpu_seconds() - began_cpu)
+    return seconds, cpu
 
 
 # --- (b), (c) our fit path -------------------------------------------------------
@@ -130,18 +138,19 @@ def time_fit(config, dataset, steps, runs):
     class EpochTimer(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.seconds = []
+            self.seconds, self.cpu = [], []
 
         def on_epoch_begin(self, epoch, logs=None):
-            self.began = time.perf_counter()
+            self.began, self.began_cpu = time.perf_counter(), cpu_seconds()
 
         def on_epoch_end(self, epoch, logs=None):
             self.seconds.append(time.perf_counter() - self.began)
+            self.cpu.append(cpu_seconds() - self.began_cpu)
 
     model = build_model(config)
     timer = EpochTimer()
     fit_steps(model, dataset, 0, steps * runs, steps, [timer], verbose=0)
-    return timer.seconds
+    return timer.seconds, timer.cpu
 
 
 def child(mode, resolution, batch, steps, warmup, repeats):
@@ -154,9 +163,10 @@ def child(mode, resolution, batch, steps, warmup, repeats):
     dataset = data.training_dataset(config)
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timer = time_plain if mode == "plain" else time_fit
-    seconds = timer(config, dataset, steps, warmup + repeats)[warmup:]
-    rates = sorted(steps * batch / s for s in seconds)
+    seconds, cpu = timer(config, dataset, steps, warmup + repeats)
+    rates = sorted(steps * batch / s for s in seconds[warmup:])
     row = {
+        "img_cpu_s": statistics.median(steps * batch / s for s in cpu[warmup:]),
         "mode": mode, "resolution": resolution, "batch": batch,
         "precision": config.precision, "fused_step": config.fused_step,
         "img_s": statistics.median(rates), "img_s_min": rates[0], "img_s_max": rates[-1],
@@ -166,6 +176,54 @@ def child(mode, resolution, batch, steps, warmup, repeats):
     if tf.config.list_physical_devices("GPU"):
         row["gpu_peak_mb"] = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
     print("RESULT " + json.dumps(row), flush=True)
+
+
+def grid_cost(steps):
+    """Share of training time the sample grids take at the default preset's
+    interval: one SampleGrids.write against sample_every training steps."""
+    from ogan_tf import data
+    from ogan_tf.config import DEFAULT_PRESET, load_preset
+    from ogan_tf.training import build_model, sample_grids
+    import tempfile
+
+    config = load_preset(DEFAULT_PRESET, dataset_size=1024)
+    model = build_model(config)
+    (seconds, cpu) = time_fit_model(model, data.training_dataset(config), steps, 3)
+    step_s, step_cpu = statistics.median(seconds[1:]) / steps, statistics.median(cpu[1:]) / steps
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = sample_grids(config, tmp, "bench")
+        writes, writes_cpu = [], []
+        for i in range(4):  # the first traces the predict functions (once per run)
+            began, began_cpu = time.perf_counter(), cpu_seconds()
+            writer.write(model.generator, model.encoder, i)
+            writes.append(time.perf_counter() - began)
+            writes_cpu.append(cpu_seconds() - began_cpu)
+    write_s, write_cpu = statistics.median(writes[1:]), statistics.median(writes_cpu[1:])
+    row = {
+        "preset": DEFAULT_PRESET, "sample_every": config.sample_every,
+        "step_s": step_s, "grid_write_s": write_s, "first_grid_write_s": writes[0],
+        "grid_share": write_s / (write_s + config.sample_every * step_s),
+        "grid_share_cpu": write_cpu / (write_cpu + config.sample_every * step_cpu),
+    }
+    print("RESULT " + json.dumps(row), flush=True)
+
+
+def time_fit_model(model, dataset, steps, runs):
+    import keras
+
+    from ogan_tf.training import fit_steps
+
+    times = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = (time.perf_counter(), cpu_seconds())
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append((time.perf_counter() - self.began[0], cpu_seconds() - self.began[1]))
+
+    fit_steps(model, dataset, 0, steps * runs, steps, [Timer()], verbose=0)
+    return [t for t, _ in times], [c for _, c in times]
 
 
 def run_child(mode, resolution, batch, args):
@@ -193,9 +251,14 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="short mode: --steps 3 --repeats 3")
     parser.add_argument("--json", help="also append the rows to this JSON-lines file")
+    parser.add_argument("--grid-cost", action="store_true",
+                        help="also measure the sample grids' share of training time "
+                             "(default preset, its sample_every)")
     parser.add_argument("--child", nargs=3, metavar=("MODE", "RES", "BATCH"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child and args.child[0] == "grids":
+        return grid_cost(args.steps)
     if args.child:
         mode, res, batch = args.child
         return child(mode, int(res), int(batch), args.steps, args.warmup, args.repeats)
@@ -208,24 +271,34 @@ def main(argv=None):
     print(f"bench: {args.repeats} timed runs of {args.steps} steps after {args.warmup} "
           f"warm-up run(s); CPU avx512_bf16: {cpu_has_bf16()}; cores: {os.cpu_count()}")
     header = f"{'size':>12} {'mode':>8} {'precision':>15} {'fused':>5} " \
-             f"{'img/s':>7} {'(min-max)':>13} {'peak RSS':>9} {'x plain':>7}"
+             f"{'img/s':>7} {'(min-max)':>13} {'peak RSS':>9} {'x plain':>7} " \
+             f"{'img/CPU-s':>9} {'x plain':>7}"
     print(header)
     for size in args.sizes.split(","):
         resolution, batch = (int(v) for v in size.split(":"))
-        base = None
+        base = base_cpu = None
         for mode in modes:
             row = run_child(mode, resolution, batch, args)
             if mode == "plain":
-                base = row["img_s"]
+                base, base_cpu = row["img_s"], row["img_cpu_s"]
             row["x_plain"] = row["img_s"] / base if base else None
+            row["x_plain_cpu"] = row["img_cpu_s"] / base_cpu if base_cpu else None
             ratio = f"{row['x_plain']:.2f}x" if base else "-"
+            ratio_cpu = f"{row['x_plain_cpu']:.2f}x" if base_cpu else "-"
             print(f"{resolution:>4} px b{batch:<4} {mode:>8} {row['precision']:>15} "
                   f"{str(row['fused_step']).lower():>5} {row['img_s']:7.1f} "
                   f"({row['img_s_min']:5.1f}-{row['img_s_max']:5.1f}) "
-                  f"{row['peak_rss_mb']:6.0f} MB {ratio:>7}", flush=True)
+                  f"{row['peak_rss_mb']:6.0f} MB {ratio:>7} {row['img_cpu_s']:9.1f} "
+                  f"{ratio_cpu:>7}", flush=True)
             if args.json:
                 with open(args.json, "a") as f:
                     f.write(json.dumps(row) + "\n")
+    if args.grid_cost:
+        row = run_child("grids", 0, 0, argparse.Namespace(**{**vars(args), "steps": 20}))
+        print(f"grids: one write (3 PNGs) {row['grid_write_s']:.2f} s (first, with tracing, "
+              f"{row['first_grid_write_s']:.2f} s); a step {row['step_s'] * 1000:.0f} ms; "
+              f"share of training at sample_every={row['sample_every']}: "
+              f"{100 * row['grid_share']:.2f}% (CPU time: {100 * row['grid_share_cpu']:.2f}%)")
     return 0
 
 
