@@ -153,6 +153,18 @@ def test_speed_flags_reach_the_run_config(dirs):
     assert [r["step"] for r in RunDir(runs, "s").read_metrics()] == [1, 2]
 
 
+def test_speed_settings_reach_the_model(dirs):
+    runs, samples, _ = dirs
+    overrides = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256,
+                     fused_step=True, jit_compile=False)
+    run = training.start_run(runs, samples, "j", "shapes", overrides)
+    assert run.model.fused_step is True and run.model.jit_compile is False
+    auto = training.build_model(tiny_config())
+    assert auto.fused_step is False
+    if not tf.config.list_physical_devices("GPU"):
+        assert auto.jit_compile is False  # "auto": no XLA on a CPU
+
+
 @pytest.mark.parametrize("changes, fragment", [
     ({"precision": "float16"}, "unknown precision"),
     ({"fused_step": "yes"}, "fused_step must be"),
