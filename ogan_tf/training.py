@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data, grids
-from .callbacks import EveryNSteps, MetricsLogger, SampleGrids, StopAtStep
+from .callbacks import EveryNSteps, LogChanges, MetricsLogger, SampleGrids, StopAtStep
 from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from .errors import OganError
 from .model import OGAN, make_optimizer
@@ -135,10 +135,12 @@ def train(run, samples_dir, log=print, verbose="auto"):
             f"{config.steps}; pass a larger --steps (STEPS=) to train on")
         return None
     grid_writer = sample_grids(config, samples_dir, run.dir.name)
-    dataset = data.training_dataset(config)
+    stats = data.DataStats(log)  # images skipped / upscaled, in metrics.jsonl
+    dataset = data.training_dataset(config, stats, log)
     start, stop = run.start_step, config.steps
     callbacks = [
-        MetricsLogger(run.dir, start),
+        MetricsLogger(run.dir, start, extra=stats.row),
+        LogChanges(stats.row, log),
         EveryNSteps(
             lambda model, step: grid_writer.write(model.generator, model.encoder, step),
             start, config.sample_every, stop,
