@@ -35,6 +35,9 @@ def _parser():
     for name, kind in _OVERRIDES.items():
         train.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
                            help=f"override the preset's {name}")
+    train.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=None,
+                       help="decode JPEGs at a reduced scale that covers the crop (default); "
+                            "--no-jpeg-draft decodes them in full, as the author")
     _dirs(train)
 
     samples = sub.add_parser("samples", help="write the three grids from a run")
@@ -71,6 +74,7 @@ def main(argv=None):
     try:
         if args.command == "train":
             overrides = {name: getattr(args, name) for name in _OVERRIDES}
+            overrides["jpeg_draft"] = args.jpeg_draft
             preset, name = args.data, args.run or args.data or DEFAULT_PRESET
             if args.data and data.is_data_path(args.data):
                 preset, name, overrides["data_path"] = _data_path(args.data, args.run)

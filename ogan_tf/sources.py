@@ -91,6 +91,21 @@ class FolderSource(Source):
         return super().describe() + extra
 
 
+@functools.lru_cache(maxsize=None)
+def open_lmdb(path):
+    """The read-only lmdb.Environment at path, opened once per process (lmdb
+    refuses to open one environment twice in a process)."""
+    import lmdb
+
+    try:
+        # readonly + lock=False: no lock file is written into the data set,
+        # and reader threads need no slot in its lock table.
+        return lmdb.open(str(path), readonly=True, lock=False, readahead=False,
+                         meminit=False, subdir=True)
+    except lmdb.Error as err:
+        raise DataError(f"{path} is not a readable LMDB folder ({err})") from None
+
+
 class LmdbSource(Source):
     """Values of an LMDB environment (LSUN): encoded image bytes, by sorted key."""
 
@@ -98,15 +113,7 @@ class LmdbSource(Source):
 
     def __init__(self, path):
         super().__init__(path)
-        import lmdb
-
-        try:
-            # readonly + lock=False: no lock file is written into the data set,
-            # and reader threads need no slot in its lock table.
-            self.env = lmdb.open(str(self.path), readonly=True, lock=False,
-                                 readahead=False, meminit=False, subdir=True)
-        except lmdb.Error as err:
-            raise DataError(f"{self.path} is not a readable LMDB folder ({err})") from None
+        self.env = open_lmdb(self.path)
         with self.env.begin() as txn:
             keys = list(txn.cursor().iternext(keys=True, values=False))
         if not keys:

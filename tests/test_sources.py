@@ -395,8 +395,8 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
 
 
 @pytest.mark.parametrize("data_args,fragments", [
-    (["--data", "lsun_church"], ["no data at", "church_outdoor_train_lmdb",
-                                  "dl.yf.io/lsun", "DATA_DIR="]),
+    (["--data", "lsun_church"],
+     ["no data at", "church_outdoor_train_lmdb", "dl.yf.io/lsun", "DATA_DIR="]),
     (["--data", "./no/such/folder"], ["no data at", "no/such/folder"]),
 ])
 def test_cli_missing_data_is_one_line_and_writes_nothing(data_args, fragments, dirs, capsys,
