@@ -168,13 +168,11 @@ def image_source(config):
     if not config.data_path:
         raise ConfigError(f"dataset {config.dataset!r} needs a data_path (DATA=<folder>)")
     if not location.exists():
-        how = config.data_source or "check the path"
-        raise DataError(
-            f"no data at {location}: {how}; or point DATA_DIR= (--data-dir, "
-            f"${DATA_DIR_ENV}) at the folder that holds {config.data_path}"
-            if not Path(config.data_path).expanduser().is_absolute()
-            else f"no data at {location}: {how}"
-        )
+        message = f"no data at {location}: {config.data_source or 'check the path'}"
+        if not Path(config.data_path).expanduser().is_absolute():
+            message += (f"; or point DATA_DIR= (--data-dir, ${DATA_DIR_ENV}) at the "
+                        f"folder that holds {config.data_path}")
+        raise DataError(message)
     return sources.open_source(config.dataset, str(location), config.resolution)
 
 
