@@ -130,5 +130,6 @@ class LogChanges(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         now = self.counts()
         if now != self.last:
-            self.log(self.prefix + ", ".join(f"{k} {v}" for k, v in now.items()))
+            # a new line: Keras' progress bar has not ended its line yet
+            self.log("\n" + self.prefix + ", ".join(f"{k} {v}" for k, v in now.items()))
             self.last = now

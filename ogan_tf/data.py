@@ -212,8 +212,8 @@ def _load(source, config, i):
 
 class DataStats:
     """Thread-safe counts of images skipped (unreadable) and upscaled
-    (smaller than the resolution) by the input pipeline; the first few of
-    each are also logged by name."""
+    (smaller than the resolution) by the input pipeline, counted each time
+    they are read; the first few files of each kind are also logged by name."""
 
     WARN_FIRST = 3
 
@@ -221,21 +221,29 @@ class DataStats:
         self.log = log
         self.skipped = 0
         self.upscaled = 0
+        self._named = {"skip": set(), "upscale": set()}
         self._lock = threading.Lock()
+
+    def _first_time(self, kind, name):
+        named = self._named[kind]
+        if name in named or len(named) >= self.WARN_FIRST:
+            return False
+        named.add(name)
+        return True
 
     def skip(self, name, reason):
         with self._lock:
             self.skipped += 1
-            count = self.skipped
-        if count <= self.WARN_FIRST:
+            warn = self._first_time("skip", name)
+        if warn:
             self.log(f"data: skipped unreadable image {name} ({reason}); "
                      "training goes on, skipped images are counted in metrics.jsonl")
 
     def upscale(self, name, resolution):
         with self._lock:
             self.upscaled += 1
-            count = self.upscaled
-        if count <= self.WARN_FIRST:
+            warn = self._first_time("upscale", name)
+        if warn:
             self.log(f"data: warning: {name} is smaller than {resolution} px and is "
                      "upscaled; upscaled images are counted in metrics.jsonl")
 

@@ -412,3 +412,16 @@ def test_cli_missing_data_is_one_line_and_writes_nothing(data_args, fragments, d
     for fragment in fragments:
         assert fragment in err, err
     assert not runs.exists()
+
+
+def test_data_stats_name_each_bad_file_once():
+    messages = []
+    stats = data.DataStats(log=messages.append)
+    for _ in range(3):
+        for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
+            stats.skip(name, "truncated")
+    stats.upscale("small.png", 128)
+    stats.upscale("small.png", 128)
+    assert stats.row() == {"data_skipped": 12, "data_upscaled": 2}
+    assert [m.split()[4] for m in messages[:3]] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert len(messages) == 4 and "small.png is smaller than 128 px" in messages[3]
