@@ -166,7 +166,9 @@ def image_source(config):
 
     location = data_location(config)
     if not config.data_path:
-        raise ConfigError(f"dataset {config.dataset!r} needs a data_path (DATA=<folder>)")
+        raise ConfigError(f"preset {config.preset!r} reads images from disk but has no "
+                          "data_path: give the data as a path, DATA=path/to/images/ "
+                          "(--data path/to/images/)")
     if not location.exists():
         message = f"no data at {location}: {config.data_source or 'check the path'}"
         if not Path(config.data_path).expanduser().is_absolute():
