@@ -15,7 +15,8 @@ _OVERRIDES = {
     "channels": int, "batch_size": int, "rho_weight": float,
     "recon_scale": float, "log_every": int, "sample_every": int,
     "checkpoint_every": int, "keep_checkpoints": int, "seed": int,
-    "dataset_size": int, "data_dir": str, "crop_max": int,
+    "dataset_size": int, "ema_decays": lambda text: tuple(float(d) for d in text.split(",")),
+    "data_dir": str, "crop_max": int,
 }
 
 
@@ -34,7 +35,9 @@ def _parser():
                        help="start over: move an existing run aside instead of resuming")
     for name, kind in _OVERRIDES.items():
         train.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
-                           help=f"override the preset's {name}")
+                           help=f"override the preset's {name}"
+                           + (" (comma-separated, e.g. 0.999,0.9999)" if name == "ema_decays"
+                              else ""))
     train.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=None,
                        help="decode JPEGs at a reduced scale that covers the crop (default); "
                             "--no-jpeg-draft decodes them in full, as the author")
@@ -43,6 +46,9 @@ def _parser():
     samples = sub.add_parser("samples", help="write the three grids from a run")
     samples.add_argument("--run", default=DEFAULT_PRESET,
                          help=f"run name (default: {DEFAULT_PRESET})")
+    samples.add_argument("--weights", default="auto",
+                         help="auto (the first EMA where the run keeps EMAs, else raw), "
+                              "raw, or an EMA decay such as 0.999")
     _dirs(samples)
     return parser
 
@@ -83,7 +89,9 @@ def main(argv=None):
             )
             training.train(run, args.samples_dir)
         elif args.command == "samples":
-            training.write_samples(args.runs_dir, args.samples_dir, args.run)
+            training.write_samples(
+                args.runs_dir, args.samples_dir, args.run, weights=args.weights
+            )
     except OganError as err:
         print(f"ogan-tf: error: {err}", file=sys.stderr)
         return 2
