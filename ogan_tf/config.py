@@ -155,7 +155,7 @@ FIXED_FOR_RUN = (
     "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
     "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
     "batch_size", "seed", "ema_decays",
-    "data_path", "crop_max", "jpeg_draft",
+    "data_path", "crop_max",
 )
 
 
