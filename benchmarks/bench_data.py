@@ -6,7 +6,9 @@ step consumes and next to a plain per-file loader in the author's style.
 Builds its own data under /tmp (kept between runs): a folder of 256 px JPEGs
 and an LSUN-like LMDB of WebP images (256 px high, 256-384 px wide), both
 made of the `shapes` images on textured backgrounds, not noise. Measures, in
-one process and one after the other:
+one process (the step first, then the loaders in interleaved rounds whose
+medians are reported, so that each ratio compares figures taken close
+together on a machine whose load drifts):
   - the training step of OGAN at 128 px, the author's dcgan_5x5 settings
     (z_dim 128, batch 64): images/s that fit consumes;
   - data.training_dataset on each set at 128 px: images/s delivered;
@@ -81,17 +83,23 @@ def build_fixtures(root, n_jpeg, n_webp):
     return jpeg_dir, lmdb_dir
 
 
-def pipeline_rate(config, seconds, warmup=5.0):
-    """Images/s that data.training_dataset delivers (after a warm-up)."""
-    stats = data.DataStats(log=lambda m: None)
-    it = iter(data.training_dataset(config, stats, log=lambda m: None))
-    began = time.perf_counter()
-    while time.perf_counter() - began < warmup:  # tf.data's AUTOTUNE ramps up
-        next(it)
-    n, began = 0, time.perf_counter()
-    while time.perf_counter() - began < seconds:
-        n += next(it).shape[0]
-    return n / (time.perf_counter() - began)
+class PipelineRate:
+    """Images/s that data.training_dataset delivers; the pipeline is built and
+    warmed up once (tf.data's AUTOTUNE ramps up), then timed per call."""
+
+    def __init__(self, config, seconds, warmup=5.0):
+        self.seconds = seconds
+        self.it = iter(data.training_dataset(config, data.DataStats(lambda m: None),
+                                             log=lambda m: None))
+        began = time.perf_counter()
+        while time.perf_counter() - began < warmup:
+            next(self.it)
+
+    def __call__(self):
+        n, began = 0, time.perf_counter()
+        while time.perf_counter() - began < self.seconds:
+            n += next(self.it).shape[0]
+        return n / (time.perf_counter() - began)
 
 
 def plain_rate(read, count, crop_max):
@@ -132,8 +140,10 @@ def main():
     parser.add_argument("--workdir", default="/tmp/ogan_bench_data")
     parser.add_argument("--jpegs", type=int, default=3000)
     parser.add_argument("--webps", type=int, default=3000)
-    parser.add_argument("--seconds", type=float, default=15, help="per pipeline measurement")
-    parser.add_argument("--plain", type=int, default=500, help="images for the plain loader")
+    parser.add_argument("--seconds", type=float, default=8, help="per pipeline measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians)")
+    parser.add_argument("--plain", type=int, default=400,
+                        help="images per round for the plain loader")
     parser.add_argument("--step-steps", type=int, default=3,
                         help="timed training steps (0: skip the step)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -149,34 +159,40 @@ def main():
           f"GPU: {', '.join(g.name for g in gpus) or 'none'}; TF {tf.__version__}", flush=True)
 
     figures = {}
-
-    def measure(key, rate, *args):
-        figures[key] = rate(*args)
-        print(f"  {key}: {figures[key]:.1f} images/s", flush=True)
-
     print("timing the training step ...", flush=True)
     if args.step_steps:
-        measure("step", step_rate, args.step_steps)
+        figures["step"] = step_rate(args.step_steps)
+        print(f"  step: {figures['step']:.1f} images/s", flush=True)
 
     folder = load_preset("folder", data_path=str(jpeg_dir), resolution=RES)
-    files = sorted(jpeg_dir.glob("*.jpg"))
-    print("timing the folder of JPEGs ...", flush=True)
-    measure("jpeg_pipeline", pipeline_rate, folder, args.seconds)
-    measure("jpeg_pipeline_full", pipeline_rate, folder.replace(jpeg_draft=False), args.seconds)
-    measure("jpeg_plain", plain_rate, lambda i: files[i % len(files)].read_bytes(), args.plain, 0)
-
     church = load_preset("lsun_church", data_path=str(lmdb_dir), resolution=RES)
+    files = sorted(jpeg_dir.glob("*.jpg"))
     env = open_lmdb(lmdb_dir)  # the pipeline's: lmdb opens an environment once per process
     with env.begin() as txn:
         keys = list(txn.cursor().iternext(values=False))
-    print("timing the LMDB of WebPs ...", flush=True)
-    measure("webp_pipeline", pipeline_rate, church, args.seconds)
 
     def read(i):
         with env.begin() as txn:
             return txn.get(keys[i % len(keys)])
 
-    measure("webp_plain", plain_rate, read, args.plain, 256)
+    print("building and warming up the pipelines ...", flush=True)
+    measures = {
+        "jpeg_pipeline": PipelineRate(folder, args.seconds),
+        "jpeg_pipeline_full": PipelineRate(folder.replace(jpeg_draft=False), args.seconds),
+        "jpeg_plain": lambda: plain_rate(lambda i: files[i % len(files)].read_bytes(),
+                                         args.plain, 0),
+        "webp_pipeline": PipelineRate(church, args.seconds),
+        "webp_plain": lambda: plain_rate(read, args.plain, 256),
+    }
+    # Interleaved rounds, medians: on a shared machine the load drifts, and
+    # each ratio should compare figures taken close together.
+    rounds = {key: [] for key in measures}
+    for r in range(args.rounds):
+        for key, rate in measures.items():
+            rounds[key].append(rate())
+        print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rounds.items()),
+              flush=True)
+    figures.update({key: float(np.median(v)) for key, v in rounds.items()})
 
     step = figures.get("step", float("nan"))
     rows = [
@@ -187,7 +203,8 @@ def main():
         ("LMDB of WebP (LSUN-like) -> 128 px: pipeline", "webp_pipeline"),
         ("   plain per-file loader (author's style)", "webp_plain"),
     ]
-    print(f"\n{'':58s}{'images/s':>10s}{'x step':>9s}{'x plain':>9s}")
+    print(f"\nmedians of {args.rounds} interleaved rounds")
+    print(f"{'':58s}{'images/s':>10s}{'x step':>9s}{'x plain':>9s}")
     for label, key in rows:
         if key not in figures:
             continue
