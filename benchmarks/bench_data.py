@@ -96,10 +96,17 @@ class PipelineRate:
             next(self.it)
 
     def __call__(self):
+        # Drain what was prefetched while others were timed (a burst that
+        # would inflate the rate), then count the steady state.
+        began = time.perf_counter()
+        while time.perf_counter() - began < 1.5:
+            next(self.it)
         n, began = 0, time.perf_counter()
         while time.perf_counter() - began < self.seconds:
             n += next(self.it).shape[0]
-        return n / (time.perf_counter() - began)
+        rate = n / (time.perf_counter() - began)
+        time.sleep(2.0)  # let it refill its buffers now, not while the next one is timed
+        return rate
 
 
 def plain_rate(read, count, crop_max):
