@@ -138,8 +138,13 @@ def data_location(config):
 
 
 def is_data_path(arg):
-    """True when a --data value names a path rather than a preset."""
-    return "/" in arg or arg.startswith(("~", ".")) or os.sep in arg
+    """True when a --data value names a path rather than a preset: it has a
+    '/', starts with '~' or '.', or is an existing folder no preset is named."""
+    from .config import preset_names
+
+    if "/" in arg or os.sep in arg or arg.startswith(("~", ".")):
+        return True
+    return Path(arg).is_dir() and arg not in preset_names()
 
 
 def run_name_for_path(path):

@@ -232,12 +232,16 @@ def test_data_root_default_and_env(monkeypatch, tmp_path):
     assert data.data_location(config.replace(data_dir="/x")) == data.Path("/x/ffhq")
 
 
-def test_run_names_for_paths():
+def test_run_names_for_paths(tmp_path, monkeypatch):
     assert data.run_name_for_path("/data/church_outdoor_train_lmdb/") == \
         "church_outdoor_train_lmdb"
     assert data.run_name_for_path("~/my pics") == "my_pics"
     assert data.is_data_path("./x") and data.is_data_path("/x") and data.is_data_path("a/b")
-    assert not data.is_data_path("lsun_church")
+    assert not data.is_data_path("lsun_church") and not data.is_data_path("pics")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pics").mkdir()
+    (tmp_path / "shapes").mkdir()
+    assert data.is_data_path("pics") and not data.is_data_path("shapes")  # presets first
 
 
 def test_presets_mirror_the_authors_scripts():
