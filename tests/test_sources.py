@@ -396,6 +396,11 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     assert cli.main([*args, "--steps", "3"]) == 0
     assert "resuming run 'my_images' from step 2" in capsys.readouterr().out
     assert [r["step"] for r in run.read_metrics()] == [1, 2, 3]
+    # `ogan-tf samples` finds the held-out images through the run's config
+    for png in (samples / "my_images").glob("*.png"):
+        png.unlink()
+    assert cli.main(["samples", "--run", "my_images", *dir_args]) == 0
+    assert (samples / "my_images" / "interpolation_step0000003.png").is_file()
 
 
 @pytest.mark.parametrize("data_args,fragments", [
