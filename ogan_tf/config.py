@@ -93,6 +93,18 @@ class Config:
     precision: str = "float32"  # PRECISIONS; mixed_float16 adds loss scaling (GPUs)
     fused_step: bool = False  # one E pass on G(z) serves both players (TF backend)
     jit_compile: bool | str = "auto"  # XLA: "auto" = Keras' choice (on with a GPU)
+    # Data on disk (dataset "folder", "lmdb", "tfrecords" or "auto" = detect;
+    # see data.py). data_path: relative to the data root (data_dir, else
+    # $OGAN_DATA_DIR, else ~/ogan_data) or absolute. data_source: how to get
+    # the data, shown when it is missing. crop_max: the square centre crop's
+    # side is min(crop_max, h, w), 0 = min(h, w) (the author: 256 on LSUN).
+    # jpeg_draft: decode JPEGs at a reduced DCT scale that still covers the
+    # crop (2-8x faster on large JPEGs; False = full decode, as the author).
+    data_path: str = ""
+    data_dir: str = ""
+    data_source: str = ""
+    crop_max: int = 0
+    jpeg_draft: bool = True
 
     def __post_init__(self):
         check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
@@ -130,6 +142,8 @@ class Config:
             raise ConfigError(
                 f"jit_compile must be true, false or \"auto\", got {self.jit_compile!r}"
             )
+        if not isinstance(self.crop_max, int) or self.crop_max < 0:
+            raise ConfigError(f"crop_max must be an integer >= 0, got {self.crop_max!r}")
         if not 0 < self.rmsprop_rho < 1:
             raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
 
@@ -159,6 +173,7 @@ FIXED_FOR_RUN = (
     "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
     "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
     "batch_size", "seed", "ema_decays", "precision",
+    "data_path", "crop_max",
 )
 
 
