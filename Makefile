@@ -19,7 +19,10 @@ VARIANT  ?=
 DATA_DIR ?=
 TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: install train samples test test-fast clean-venv bench-data
+.PHONY: install train samples test test-fast clean-venv bench bench-data
+
+# BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,default,bf16,fused,fastest
+BENCH_ARGS ?=
 
 install: $(STAMP)
 
@@ -41,6 +44,9 @@ test: $(STAMP)
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -15,15 +15,39 @@ from . import grids
 
 
 class StepCallback(keras.callbacks.Callback):
-    """Base: counts the global step (the run's start step + batches seen)."""
+    """Base: counts the global step (the run's start step + batches seen).
+
+    on_step_end(step) runs once step `step` is done: at the start of the next
+    batch, or at the end of the epoch / of training for the last one. Why not
+    on_train_batch_end: a callback that overrides it makes Keras turn every
+    step's logs into Python numbers (a device sync per step, and no
+    overlap of one step's dispatch with the last one's compute).
+    """
 
     def __init__(self, start_step):
         super().__init__()
         self.step = start_step
+        self._step_pending = False
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        self._end_pending_step()
         self.step += 1
-        self.on_step_end(self.step)
+        self._step_pending = True
+        self.on_step_begin(self.step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._end_pending_step()
+
+    def on_train_end(self, logs=None):
+        self._end_pending_step()
+
+    def _end_pending_step(self):
+        if self._step_pending:
+            self._step_pending = False
+            self.on_step_end(self.step)
+
+    def on_step_begin(self, step):
+        pass
 
     def on_step_end(self, step):
         pass
@@ -36,8 +60,8 @@ class StopAtStep(StepCallback):
         super().__init__(start_step)
         self.stop = stop
 
-    def on_step_end(self, step):
-        if step >= self.stop:
+    def on_step_begin(self, step):
+        if step >= self.stop:  # Keras runs this step, then stops
             self.model.stop_training = True
 
 
@@ -123,6 +147,7 @@ class MetricsLogger(StepCallback):
         self.epoch_start = (self.step, time.perf_counter())
 
     def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
         first_step, started = self.epoch_start
         seconds = time.perf_counter() - started
         row = {"step": self.step, "time": round(time.time(), 3)}

@@ -7,7 +7,7 @@ import sys
 # Before TensorFlow loads: keep its C++ start-up chatter off the console.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from .config import DEFAULT_PRESET  # noqa: E402 (no keras import: --help stays instant)
+from .config import DEFAULT_PRESET, PRECISIONS  # noqa: E402 (no keras import: --help stays instant)
 
 # CLI flag -> Config field, for settings a user may override per run.
 _OVERRIDES = {
@@ -18,6 +18,24 @@ _OVERRIDES = {
     "dataset_size": int, "ema_decays": lambda text: tuple(float(d) for d in text.split(",")),
     "data_dir": str, "crop_max": int,
 }
+_JIT = {"auto": "auto", "on": True, "off": False}
+
+
+def _speed_flags(parser):
+    """Speed options (README "Speed"); None = not given."""
+    parser.add_argument("--precision", choices=PRECISIONS, default=None,
+                        help="dtype policy of G and E; the loss stays float32 "
+                             "(default float32, the author's)")
+    parser.add_argument("--fused-step", action=argparse.BooleanOptionalAction, default=None,
+                        help="one E pass on G(z) serves both players, same gradients "
+                             "(TensorFlow backend; default off)")
+    parser.add_argument("--jit-compile", choices=list(_JIT), default=None,
+                        help="XLA: auto (Keras' choice: on with a GPU, off on CPU), on, off")
+
+
+def _speed_overrides(args):
+    jit = None if args.jit_compile is None else _JIT[args.jit_compile]
+    return {"precision": args.precision, "fused_step": args.fused_step, "jit_compile": jit}
 
 
 def _parser():
@@ -38,6 +56,7 @@ def _parser():
                            help=f"override the preset's {name}"
                            + (" (comma-separated, e.g. 0.999,0.9999)" if name == "ema_decays"
                               else ""))
+    _speed_flags(train)
     train.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=None,
                        help="decode JPEGs at a reduced scale that covers the crop (default); "
                             "--no-jpeg-draft decodes them in full, as the author")
@@ -80,6 +99,7 @@ def main(argv=None):
     try:
         if args.command == "train":
             overrides = {name: getattr(args, name) for name in _OVERRIDES}
+            overrides.update(_speed_overrides(args))
             overrides["jpeg_draft"] = args.jpeg_draft
             preset, name = args.data, args.run or args.data or DEFAULT_PRESET
             if args.data and data.is_data_path(args.data):

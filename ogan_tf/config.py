@@ -22,6 +22,10 @@ VARIANTS = {
     "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
 }
 
+# Keras dtype policies for G and E. Correlation, means, QP term and loss are
+# float32 in all of them (losses.py sees float32 codes and images).
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
 MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
 
@@ -85,6 +89,10 @@ class Config:
     # keeps a moving average of all G and E weights, saved beside every
     # checkpoint; grids and exports use the first one. () = none (128 px).
     ema_decays: tuple = ()
+    # Speed (README "Speed"). The defaults compute exactly the author's step.
+    precision: str = "float32"  # PRECISIONS; mixed_float16 adds loss scaling (GPUs)
+    fused_step: bool = False  # one E pass on G(z) serves both players (TF backend)
+    jit_compile: bool | str = "auto"  # XLA: "auto" = Keras' choice (on with a GPU)
     # Data on disk (dataset "folder", "lmdb", "tfrecords" or "auto" = detect;
     # see data.py). data_path: relative to the data root (data_dir, else
     # $OGAN_DATA_DIR, else ~/ogan_data) or absolute. data_source: how to get
@@ -124,6 +132,16 @@ class Config:
                 raise ConfigError(f"ema_decays must each be in (0, 1), got {decay}")
         if len(set(self.ema_decays)) != len(self.ema_decays):
             raise ConfigError(f"ema_decays has a repeated value: {self.ema_decays}")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown precision {self.precision!r}; use one of: {', '.join(PRECISIONS)}"
+            )
+        if not isinstance(self.fused_step, bool):
+            raise ConfigError(f"fused_step must be true or false, got {self.fused_step!r}")
+        if self.jit_compile not in (True, False, "auto"):
+            raise ConfigError(
+                f"jit_compile must be true, false or \"auto\", got {self.jit_compile!r}"
+            )
         if not isinstance(self.crop_max, int) or self.crop_max < 0:
             raise ConfigError(f"crop_max must be an integer >= 0, got {self.crop_max!r}")
         if not 0 < self.rmsprop_rho < 1:
@@ -154,7 +172,7 @@ class Config:
 FIXED_FOR_RUN = (
     "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
     "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
-    "batch_size", "seed", "ema_decays",
+    "batch_size", "seed", "ema_decays", "precision",
     "data_path", "crop_max",
 )
 

@@ -4,12 +4,43 @@ Training is Keras' own ``fit``: its train step (a tf.function on the
 TensorFlow backend) calls ``call`` under a gradient tape, ``compute_loss``
 returns the single loss, and one optimizer steps G and E together. The
 stop-gradients route each term to the right player (see losses.ogan_qp_loss).
+
+Speed options (README "Speed"): under a mixed dtype policy G and E compute
+in bfloat16/float16 while everything the loss sees is cast to float32; with
+``fused_step`` (TensorFlow backend) the train step runs E once on G(z)
+instead of twice and routes the gradients itself (``fused_gradients``).
 """
+
+import contextlib
 
 import keras
 from keras import ops
 
 from . import losses
+
+
+def _float32(x):
+    return ops.cast(x, "float32")
+
+
+@contextlib.contextmanager
+def _bn_momentum_squared(model):
+    """BN layers of `model` use momentum**2 for the calls made inside.
+
+    One update with m**2 equals the two updates with m that the author's
+    graph makes from the same batch statistics (E on G(z) and on its
+    stop-gradient copy): m(m v + (1-m) s) + (1-m) s = m**2 v + (1-m**2) s.
+    Keras reads the momentum when the step is traced, so this is exact.
+    """
+    bns = [la for la in model.layers if isinstance(la, keras.layers.BatchNormalization)]
+    saved = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.momentum = bn.momentum**2
+    try:
+        yield
+    finally:
+        for bn, momentum in zip(bns, saved):
+            bn.momentum = momentum
 
 
 @keras.saving.register_keras_serializable(package="ogan_tf")
@@ -39,27 +70,101 @@ class OGAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed, name="z_seed")
         self.t1_tracker = keras.metrics.Mean(name="t1")
         self.z_corr_tracker = keras.metrics.Mean(name="z_corr")
+        # Set by the trainer (training.build_model), not saved: a speed choice.
+        self.fused_step = False
         # G and E are built functional models; OGAN adds no weights of its own.
         self.built = True
 
     def combined(self, x_real, z, training=False):
-        """The author's graph: G(z), its stop-gradient copy, three E calls."""
+        """The author's graph: G(z), its stop-gradient copy, three E calls.
+
+        G and E compute in their dtype policy; the returned tensors, all the
+        loss sees, are float32 (a no-op under the default policy).
+        """
         x_fake = self.generator(z, training=training)
         x_fake_ng = ops.stop_gradient(x_fake)
         return {
             "z": z,
             "x_real": x_real,
-            "x_fake_ng": x_fake_ng,
-            "z_real": self.encoder(x_real, training=training),
-            "z_fake": self.encoder(x_fake, training=training),
-            "z_fake_ng": self.encoder(x_fake_ng, training=training),
+            "x_fake_ng": _float32(x_fake_ng),
+            "z_real": _float32(self.encoder(x_real, training=training)),
+            "z_fake": _float32(self.encoder(x_fake, training=training)),
+            "z_fake_ng": _float32(self.encoder(x_fake_ng, training=training)),
         }
 
+    def draw_z(self, batch_size):
+        return keras.random.normal((batch_size, self.z_dim), seed=self.seed_generator)
+
     def call(self, x_real, training=False):
-        z = keras.random.normal(
-            (ops.shape(x_real)[0], self.z_dim), seed=self.seed_generator
+        return self.combined(x_real, self.draw_z(ops.shape(x_real)[0]), training=training)
+
+    def fused_gradients(self, x_real, z, scale_loss=lambda loss: loss):
+        """The author's loss and its gradients with ONE E pass on G(z).
+
+        TensorFlow only (it drives tf.GradientTape). In the author's graph
+        E(G(z)) and E(stop_gradient(G(z))) are the same function of E's
+        weights at the same point (BN uses each call's own batch
+        statistics), so with L's partial derivatives c_fake (w.r.t. z_fake)
+        and c_ng (w.r.t. z_fake_ng):
+            dL/dE = J_E(x_real)^T c_real + J_E(G(z))^T (c_fake + c_ng)
+            dL/dG = J_G^T J_x(G(z))^T c_fake
+        Two vector-Jacobian products from the one forward give both; the
+        unused halves of each backward pass (filter gradients in the second,
+        the input gradient of E's first layer in the first) are pruned from
+        the traced graph. BN moving statistics get the author's two updates
+        from the fake batch (see _bn_momentum_squared).
+
+        Returns (loss, y_pred, grads): grads is aligned with
+        self.trainable_variables; y_pred is what the author's graph returns.
+        scale_loss: applied before differentiating (loss scaling).
+        """
+        import tensorflow as tf
+
+        G, E = self.generator, self.encoder
+        with tf.GradientTape(persistent=True) as tape:
+            x_fake = G(z, training=True)
+            e_real = E(x_real, training=True)
+            with _bn_momentum_squared(E):
+                e_fake = E(x_fake, training=True)
+            e_fake_ng = tf.stop_gradient(e_fake)  # the third call's value, E-only
+            tape.watch(e_fake_ng)
+            y_pred = {
+                "z": z,
+                "x_real": x_real,
+                "x_fake_ng": _float32(tf.stop_gradient(x_fake)),
+                "z_real": _float32(e_real),
+                "z_fake": _float32(e_fake),
+                "z_fake_ng": _float32(e_fake_ng),
+            }
+            loss = self.compute_loss(y_pred=y_pred)
+            scaled = scale_loss(loss)
+        c_real, c_fake, c_ng = tape.gradient(scaled, [e_real, e_fake, e_fake_ng])
+        e_vars, g_vars = E.trainable_variables, G.trainable_variables
+        e_grads = tape.gradient(
+            [e_real, e_fake], e_vars, output_gradients=[c_real, c_fake + c_ng]
         )
-        return self.combined(x_real, z, training=training)
+        g_grads = tape.gradient(e_fake, g_vars, output_gradients=c_fake)
+        del tape
+        by_id = {id(v): g for v, g in zip(e_vars + g_vars, e_grads + g_grads)}
+        grads = [
+            by_id.get(id(v)) if by_id.get(id(v)) is not None else tf.zeros_like(v)
+            for v in self.trainable_variables
+        ]
+        return loss, y_pred, grads
+
+    if keras.backend.backend() == "tensorflow":
+        # The fused step overrides Keras' TF train step; other backends keep
+        # Keras' own (training.build_model refuses fused_step there).
+        def train_step(self, data):
+            if not self.fused_step:
+                return super().train_step(data)
+            x_real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+            z = self.draw_z(ops.shape(x_real)[0])
+            loss, y_pred, grads = self.fused_gradients(x_real, z, self.optimizer.scale_loss)
+            # Keras' own "loss" metric, updated as its train step does.
+            self._loss_tracker.update_state(loss, sample_weight=ops.shape(x_real)[0])
+            self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+            return self.compute_metrics(x_real, None, y_pred, sample_weight=None)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss, terms = losses.ogan_qp_loss(
@@ -87,6 +192,13 @@ class OGAN(keras.Model):
         return cls(**config)
 
 
-def make_optimizer(learning_rate=1e-4, rho=0.99):
-    """The author's optimizer: one RMSprop over G and E together."""
-    return keras.optimizers.RMSprop(learning_rate=learning_rate, rho=rho)
+def make_optimizer(learning_rate=1e-4, rho=0.99, precision="float32"):
+    """The author's optimizer: one RMSprop over G and E together.
+
+    Under mixed_float16 it is wrapped in Keras' LossScaleOptimizer (dynamic
+    loss scaling), which float16 gradients need; bfloat16 has float32's range.
+    """
+    optimizer = keras.optimizers.RMSprop(learning_rate=learning_rate, rho=rho)
+    if precision == "mixed_float16":
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer

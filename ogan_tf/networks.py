@@ -52,7 +52,8 @@ def build_encoder(resolution, z_dim, variant="dcgan_5x5", channels=None):
             x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.LeakyReLU(0.2, name=f"lrelu{i}")(x)
     x = layers.Flatten(name="flatten")(x)
-    code = layers.Dense(z_dim, kernel_initializer=_init(), name="code")(x)
+    # float32 under a mixed dtype policy too: codes leave E as float32.
+    code = layers.Dense(z_dim, kernel_initializer=_init(), dtype="float32", name="code")(x)
     return keras.Model(x_in, code, name="encoder")
 
 
@@ -111,5 +112,6 @@ def build_generator(resolution, z_dim, variant="dcgan_5x5", channels=None):
     h = layers.Conv2DTranspose(
         3, kernel, strides=2, padding="same", kernel_initializer=_init(), name="to_rgb"
     )(h)
-    image = layers.Activation("tanh", name="tanh")(h)
+    # float32 under a mixed dtype policy too: images leave G as float32.
+    image = layers.Activation("tanh", dtype="float32", name="tanh")(h)
     return keras.Model(z_in, image, name="generator")

@@ -29,16 +29,48 @@ from .runs import (
 def build_model(config):
     """A new, compiled OGAN for `config` (the author's RMSprop)."""
     args = (config.resolution, config.z_dim, config.variant, config.channels)
+    with dtype_policy(config.precision):  # G and E keep it, also in saved files
+        generator, encoder = build_generator(*args), build_encoder(*args)
     model = OGAN(
-        build_generator(*args),
-        build_encoder(*args),
+        generator,
+        encoder,
         rho_weight=config.rho_weight,
         qp_weight=config.qp_weight,
         seed=config.seed,
     )
-    model.compile(optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho))
+    model.compile(
+        optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision)
+    )
     # Slots exist from step 0, so any checkpoint restores the full optimizer.
     model.optimizer.build(model.trainable_variables)
+    return set_speed_options(model, config)
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Layers built inside use the Keras dtype policy `name`."""
+    import keras
+
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def set_speed_options(model, config):
+    """Apply the speed settings that may change on resume (fused_step, XLA)."""
+    import keras
+
+    if config.fused_step and keras.backend.backend() != "tensorflow":
+        raise ConfigError(
+            f"fused_step needs the TensorFlow backend (KERAS_BACKEND is "
+            f"{keras.backend.backend()!r}); drop --fused-step"
+        )
+    model.fused_step = config.fused_step
+    if config.jit_compile != "auto":  # "auto": as compile() resolved it
+        model.jit_compile = bool(config.jit_compile)
     return model
 
 
@@ -139,7 +171,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     config = saved.replace(
         **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
     )
-    model = load_checkpoint(latest, config)
+    model = set_speed_options(load_checkpoint(latest, config), config)
     ema = make_ema(config, model)
     if ema:
         restore_ema(ema, model, latest)

@@ -1,0 +1,266 @@
+"""GPU benchmark without TensorFlow: our OGAN step on KERAS_BACKEND=jax beside
+a plain PyTorch port of the author's step, on the same GPU.
+
+    python benchmarks/bench_gpu.py torch [--res 128 --batch 64]
+    KERAS_BACKEND=jax python benchmarks/bench_gpu.py keras [--res 128 --batch 64]
+
+Each backend runs in its own process (JAX and PyTorch would fight over GPU
+memory). Both read float32 batches from a host numpy array of random images
+(the same host -> device copy each step); z is drawn on the device. Images/s
+is the median over timed runs of `steps` steps after one warm-up run
+(compilation); each row is printed as one JSON line.
+
+keras modes (our package, ogan_tf.training):
+  fit_f32       build_model + fit_steps (our run callbacks), float32 (default)
+  fit_bf16      the same with precision=mixed_bfloat16
+  sync_bf16     fit_bf16 plus a callback overriding on_train_batch_end (as
+                ours did before): Keras then reads every step's logs
+  bare_bf16     mixed_bfloat16, plain Keras fit without our run callbacks
+  bare_bf16_spe the same with steps_per_execution=8
+torch modes (the plain port: same networks and loss, three E passes, one
+summed loss, RMSprop, eager PyTorch):
+  plain_f32     float32 (PyTorch's default: TF32 convolutions allowed)
+  plain_bf16    the same under torch.autocast(bfloat16)
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+
+def host_images(n, res, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, (n, res, res, 3)).astype(np.float32)
+
+
+def report(row, out):
+    print(json.dumps(row), flush=True)
+    if out:
+        with open(out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+# --- our package on Keras (JAX) ----------------------------------------------------
+def bench_keras(args):
+    import keras
+
+    from ogan_tf.config import Config
+    from ogan_tf.training import build_model, fit_steps
+
+    backend = keras.backend.backend()
+    x = host_images(args.batch * args.steps, args.res)
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.began)
+            self.logs = logs
+
+    class SyncEveryStep(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            pass
+
+    for mode in args.modes.split(","):
+        precision = "float32" if mode.endswith("f32") else "mixed_bfloat16"
+        config = Config(resolution=args.res, z_dim=args.res, batch_size=args.batch,
+                        variant="dcgan_5x5", precision=precision)
+        model = build_model(config)
+        timer = EpochTimer()
+        runs = 1 + args.repeats
+        began = time.perf_counter()
+        if mode.startswith(("fit", "sync")):
+            # Our training path: Keras fit with the run's step callbacks.
+            dataset = _repeat_batches(x, args.batch)
+            extra = [SyncEveryStep()] if mode.startswith("sync") else []
+            fit_steps(model, dataset, 0, args.steps * runs, args.steps, [timer, *extra],
+                      verbose=0)
+        else:
+            model.steps_per_execution = 8 if mode.endswith("spe") else 1
+            model.fit(x, batch_size=args.batch, epochs=runs, shuffle=False,
+                      callbacks=[timer], verbose=0)
+        rates = sorted(args.steps * args.batch / s for s in timer.seconds[1:])
+        report({
+            "backend": backend, "mode": mode, "precision": precision,
+            "res": args.res, "batch": args.batch,
+            "img_s": statistics.median(rates), "img_s_min": rates[0], "img_s_max": rates[-1],
+            "first_run_s": timer.seconds[0], "total_s": time.perf_counter() - began,
+            "z_corr": float(timer.logs.get("z_corr", float("nan"))),
+            "peak_mb": _jax_peak_mb() if backend == "jax" else None,
+            "device": _jax_device() if backend == "jax" else None,
+        }, args.out)
+        del model
+        keras.backend.clear_session()
+
+
+def _repeat_batches(x, batch):
+    """An endless Python generator of batches (fit_steps sets the epochs)."""
+    def gen():
+        while True:
+            for i in range(0, len(x) - batch + 1, batch):
+                yield (x[i:i + batch],)
+    return gen()
+
+
+def _jax_peak_mb():
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    return stats.get("peak_bytes_in_use", 0) / 2**20
+
+
+def _jax_device():
+    import jax
+
+    return str(jax.devices()[0].device_kind)
+
+
+# --- the plain PyTorch port ------------------------------------------------------
+def torch_networks(res, z_dim, torch):
+    """The author's DCGAN 5x5 G and E (as ogan_tf.networks), NCHW."""
+    nn = torch.nn
+    num_layers = int(math.log2(res)) - 3
+    widest = res * 8
+    first = res // 2 ** (num_layers + 1)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers, c_in = [], 3
+            for i in range(num_layers + 1):
+                c = widest // 2 ** (num_layers - i)
+                layers.append(nn.Conv2d(c_in, c, 5, stride=2, padding=2))
+                if i > 0:
+                    layers.append(nn.BatchNorm2d(c, momentum=0.01, eps=1e-3))
+                layers.append(nn.LeakyReLU(0.2))
+                c_in = c
+            self.body = nn.Sequential(*layers)
+            self.code = nn.Linear(c_in * first * first, z_dim)
+
+        def forward(self, x):
+            return self.code(self.body(x).flatten(1))
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project = nn.Linear(z_dim, first * first * widest)
+            self.bn0 = nn.BatchNorm2d(widest, momentum=0.01, eps=1e-3)
+            layers, c_in = [], widest
+            for i in range(num_layers):
+                c = widest // 2 ** (i + 1)
+                layers += [nn.ConvTranspose2d(c_in, c, 5, 2, padding=2, output_padding=1),
+                           nn.BatchNorm2d(c, momentum=0.01, eps=1e-3), nn.ReLU()]
+                c_in = c
+            layers += [nn.ConvTranspose2d(c_in, 3, 5, 2, padding=2, output_padding=1),
+                       nn.Tanh()]
+            self.body = nn.Sequential(*layers)
+
+        def forward(self, z):
+            h = self.project(z).view(-1, widest, first, first)
+            return self.body(torch.relu(self.bn0(h)))
+
+    G, E = Generator(), Encoder()
+    for module in list(G.modules()) + list(E.modules()):
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            nn.init.zeros_(module.bias)
+    return G, E
+
+
+def bench_torch(args):
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    x_host = torch.from_numpy(host_images(args.batch * args.steps, args.res)).permute(0, 3, 1, 2)
+    if device == "cuda":
+        x_host = x_host.contiguous().pin_memory()
+    z_dim = args.res
+
+    def correlation(a, b):
+        a = torch.nn.functional.normalize(a - a.mean(1, keepdim=True), dim=1, eps=1e-6)
+        b = torch.nn.functional.normalize(b - b.mean(1, keepdim=True), dim=1, eps=1e-6)
+        return (a * b).sum(1)
+
+    for mode in args.modes.split(","):
+        torch.manual_seed(0)
+        G, E = (m.to(device) for m in torch_networks(args.res, z_dim, torch))
+        params = list(G.parameters()) + list(E.parameters())
+        optimizer = torch.optim.RMSprop(params, lr=1e-4, alpha=0.99, eps=1e-7)
+        autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=mode == "plain_bf16")
+
+        def step(x_real):
+            z = torch.randn(x_real.shape[0], z_dim, device=device)
+            with autocast:
+                x_fake = G(z)
+                x_fake_ng = x_fake.detach()
+                z_real, z_fake, z_fake_ng = E(x_real), E(x_fake), E(x_fake_ng)
+            z_real, z_fake, z_fake_ng = z_real.float(), z_fake.float(), z_fake_ng.float()
+            x_fake_ng = x_fake_ng.float()
+            t1 = z_real.mean(1) - z_fake_ng.mean(1)
+            t2 = z_fake.mean(1) - z_fake_ng.mean(1)
+            qp = 0.25 * t1**2 / ((x_real - x_fake_ng) ** 2).mean((1, 2, 3))
+            z_corr = correlation(z, z_fake)
+            loss = (t1 + t2 - 0.5 * z_corr).mean() + qp.mean()
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            return z_corr.mean()
+
+        seconds = []
+        began = time.perf_counter()
+        for _ in range(1 + args.repeats):
+            t0 = time.perf_counter()
+            for i in range(args.steps):
+                batch = x_host[i * args.batch:(i + 1) * args.batch].to(device, non_blocking=True)
+                z_corr = step(batch).detach()
+            float(z_corr)  # waits for the device
+            seconds.append(time.perf_counter() - t0)
+        rates = sorted(args.steps * args.batch / s for s in seconds[1:])
+        report({
+            "backend": "torch " + torch.__version__, "mode": mode,
+            "res": args.res, "batch": args.batch,
+            "img_s": statistics.median(rates), "img_s_min": rates[0], "img_s_max": rates[-1],
+            "first_run_s": seconds[0], "total_s": time.perf_counter() - began,
+            "z_corr": float(z_corr),
+            "peak_mb": torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None,
+            "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+            "tf32_conv": torch.backends.cudnn.allow_tf32,
+        }, args.out)
+        if device == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("which", choices=["keras", "torch"])
+    parser.add_argument("--res", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=20, help="steps per timed run")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs after one warm-up")
+    parser.add_argument("--modes", default=None, help="comma list (see the module doc)")
+    parser.add_argument("--out", default=os.environ.get("BENCH_OUT"),
+                        help="append JSON rows to this file")
+    args = parser.parse_args(argv)
+    if args.which == "keras":
+        args.modes = args.modes or "fit_f32,fit_bf16,sync_bf16,bare_bf16,bare_bf16_spe"
+        bench_keras(args)
+    else:
+        args.modes = args.modes or "plain_f32,plain_bf16"
+        bench_torch(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
