@@ -16,6 +16,7 @@ _OVERRIDES = {
     "recon_scale": float, "log_every": int, "sample_every": int,
     "checkpoint_every": int, "keep_checkpoints": int, "seed": int,
     "dataset_size": int,
+    "gan_loss": str, "encoder_term": str, "eval_every": int, "eval_images": int,
 }
 
 

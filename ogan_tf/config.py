@@ -22,6 +22,10 @@ VARIANTS = {
     "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
 }
 
+# losses.GAN_LOSSES and losses.ENCODER_TERMS (named here: no keras import)
+GAN_LOSS_NAMES = ("qp", "hinge", "ns")
+ENCODER_TERM_NAMES = ("rho", "mse")
+
 MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
 
@@ -85,6 +89,20 @@ class Config:
     # keeps a moving average of all G and E weights, saved beside every
     # checkpoint; grids and exports use the first one. () = none (128 px).
     ema_decays: tuple = ()
+    # Loss variants (losses.GAN_LOSSES, losses.ENCODER_TERMS), to test the
+    # article's claims; the defaults are the author's. rho_weight weighs the
+    # encoder term whichever it is.
+    gan_loss: str = "qp"
+    encoder_term: str = "rho"
+    # Evaluation (metrics.evaluate) every eval_every steps into metrics.jsonl;
+    # 0 = off. FID needs the InceptionV3 weights file (see metrics.py).
+    eval_every: int = 0
+    eval_images: int = 1000
+    eval_fid: bool = False
+    # TensorBoard scalars and grids in runs/<run>/tensorboard/.
+    tensorboard: bool = False
+    # Write runs/<run>/export/ (export.py) when training ends.
+    export_at_end: bool = True
 
     def __post_init__(self):
         check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
@@ -112,6 +130,20 @@ class Config:
                 raise ConfigError(f"ema_decays must each be in (0, 1), got {decay}")
         if len(set(self.ema_decays)) != len(self.ema_decays):
             raise ConfigError(f"ema_decays has a repeated value: {self.ema_decays}")
+        if self.gan_loss not in GAN_LOSS_NAMES:
+            raise ConfigError(
+                f"unknown gan_loss {self.gan_loss!r}; use one of: {', '.join(GAN_LOSS_NAMES)}"
+            )
+        if self.encoder_term not in ENCODER_TERM_NAMES:
+            raise ConfigError(
+                f"unknown encoder_term {self.encoder_term!r}; use one of: "
+                f"{', '.join(ENCODER_TERM_NAMES)}"
+            )
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ConfigError(f"eval_every must be 0 (off) or a positive integer, "
+                              f"got {self.eval_every!r}")
+        if not isinstance(self.eval_images, int) or self.eval_images < 2:
+            raise ConfigError(f"eval_images must be an integer >= 2, got {self.eval_images!r}")
         if not 0 < self.rmsprop_rho < 1:
             raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
 
@@ -141,6 +173,7 @@ FIXED_FOR_RUN = (
     "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
     "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
     "batch_size", "seed", "ema_decays",
+    "gan_loss", "encoder_term",
 )
 
 

@@ -29,6 +29,8 @@ def build_model(config):
         rho_weight=config.rho_weight,
         qp_weight=config.qp_weight,
         seed=config.seed,
+        gan_loss=config.gan_loss,
+        encoder_term=config.encoder_term,
     )
     model.compile(optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho))
     # Slots exist from step 0, so any checkpoint restores the full optimizer.
