@@ -41,6 +41,21 @@ class StopAtStep(StepCallback):
             self.model.stop_training = True
 
 
+class UpdateEMA(StepCallback):
+    """Folds the weights into their moving averages after every step.
+
+    Comes first among the callbacks, so grids and checkpoints of a step see
+    that step's averages.
+    """
+
+    def __init__(self, ema, start_step):
+        super().__init__(start_step)
+        self.ema = ema
+
+    def on_step_end(self, step):
+        self.ema.update(step)
+
+
 class SampleGrids:
     """Writes the random, reconstruction and interpolation grids of a model.
 

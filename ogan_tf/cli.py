@@ -15,9 +15,10 @@ _OVERRIDES = {
     "channels": int, "batch_size": int, "rho_weight": float,
     "recon_scale": float, "log_every": int, "sample_every": int,
     "checkpoint_every": int, "keep_checkpoints": int, "seed": int,
-    "dataset_size": int,
-    "gan_loss": str, "encoder_term": str, "eval_every": int, "eval_images": int,
+    "dataset_size": int, "ema_decays": lambda text: tuple(float(d) for d in text.split(",")),
 }
+# Loss variants and evaluation during training (issue 4).
+_OVERRIDES.update(gan_loss=str, encoder_term=str, eval_every=int, eval_images=int)
 
 
 def _parser():
@@ -33,12 +34,17 @@ def _parser():
                        help="start over: move an existing run aside instead of resuming")
     for name, kind in _OVERRIDES.items():
         train.add_argument("--" + name.replace("_", "-"), type=kind, default=None,
-                           help=f"override the preset's {name}")
+                           help=f"override the preset's {name}"
+                           + (" (comma-separated, e.g. 0.999,0.9999)" if name == "ema_decays"
+                              else ""))
     _dirs(train)
 
     samples = sub.add_parser("samples", help="write the three grids from a run")
     samples.add_argument("--run", default=DEFAULT_PRESET,
                          help=f"run name (default: {DEFAULT_PRESET})")
+    samples.add_argument("--weights", default="auto",
+                         help="auto (the first EMA where the run keeps EMAs, else raw), "
+                              "raw, or an EMA decay such as 0.999")
     _dirs(samples)
     return parser
 
@@ -64,7 +70,9 @@ def main(argv=None):
             )
             training.train(run, args.samples_dir)
         elif args.command == "samples":
-            training.write_samples(args.runs_dir, args.samples_dir, args.run)
+            training.write_samples(
+                args.runs_dir, args.samples_dir, args.run, weights=args.weights
+            )
     except OganError as err:
         print(f"ogan-tf: error: {err}", file=sys.stderr)
         return 2

@@ -23,12 +23,41 @@ from .errors import CheckpointError, ConfigError
 from .model import OGAN
 
 _CKPT = re.compile(r"^ckpt-(\d+)\.keras$")
+_EMA = re.compile(r"^ckpt-(\d+)\.ema-([0-9.e-]+)\.weights\.h5$")
+EMA_SUFFIX = ".weights.h5"
 
 
-def _atomic_write(path, write):
-    """Call write(tmp_path) then rename tmp_path to path (same folder)."""
+def ema_path(ckpt_path, decay):
+    """Where the `decay` EMA weights of a checkpoint live, beside it."""
+    ckpt_path = Path(ckpt_path)
+    return ckpt_path.with_name(f"{ckpt_path.stem}.ema-{decay:g}{EMA_SUFFIX}")
+
+
+def ema_weight_paths(ckpt_path):
+    """{decay: path} of the EMA weight files saved beside `ckpt_path`.
+
+    Each holds the whole OGAN model's weights with G's and E's replaced by
+    their moving average: load with ``model.load_weights(path)`` into the
+    model loaded from `ckpt_path`.
+    """
+    ckpt_path = Path(ckpt_path)
+    found = {}
+    if ckpt_path.parent.is_dir():
+        for path in ckpt_path.parent.iterdir():
+            match = _EMA.match(path.name)
+            if match and path.name.startswith(ckpt_path.stem + "."):
+                found[float(match.group(2))] = path
+    return dict(sorted(found.items()))
+
+
+def _atomic_write(path, write, suffix=None):
+    """Call write(tmp_path) then rename tmp_path to path (same folder).
+
+    suffix: the temporary file's ending where the writer insists on one
+    (Keras' save_weights wants ".weights.h5"); default the path's suffix.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix or path.suffix)
     os.close(fd)
     try:
         write(tmp)
@@ -110,15 +139,25 @@ class RunDir:
         steps = self.checkpoint_steps()
         return self.checkpoint_path(steps[-1]) if steps else None
 
-    def save_checkpoint(self, model, step, keep):
-        """Write the checkpoint for `step` atomically; keep the newest `keep`."""
+    def save_checkpoint(self, model, step, keep, ema=None):
+        """Write the checkpoint for `step` atomically; keep the newest `keep`.
+
+        ema: a WeightEMA whose averages are written beside the checkpoint,
+        before it, so a checkpoint never exists without its EMA files.
+        """
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         for stale in self.checkpoints.glob(".tmp-*"):  # left by a crash
             stale.unlink()
         path = self.checkpoint_path(step)
+        for decay in ema.decays if ema else ():
+            with ema.swapped_in(decay):
+                _atomic_write(ema_path(path, decay), model.save_weights, suffix=EMA_SUFFIX)
         _atomic_write(path, lambda tmp: model.save(tmp))
         for old in self.checkpoint_steps()[:-keep]:
-            self.checkpoint_path(old).unlink()
+            old_path = self.checkpoint_path(old)
+            for stale in ema_weight_paths(old_path).values():
+                stale.unlink()
+            old_path.unlink()
         return path
 
     def archive(self):
@@ -162,6 +201,18 @@ def load_checkpoint(path, config):
             f"(found {found}, expected {expected}); remove it or start over with --fresh"
         )
     return model
+
+
+def load_ema_weights(model, path):
+    """Load an EMA weights file (see ema_weight_paths) into `model`."""
+    try:
+        model.load_weights(path)
+    except Exception as err:
+        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"EMA weights {path} are unreadable ({reason}); delete its checkpoint "
+            "to resume from the one before, or start over with --fresh"
+        ) from None
 
 
 def check_resumable(saved, requested_overrides):

@@ -5,6 +5,7 @@
 write grids, checkpoints and metrics.
 """
 
+import contextlib
 import math
 import time
 from pathlib import Path
@@ -12,12 +13,15 @@ from pathlib import Path
 import numpy as np
 
 from . import data, grids
-from .callbacks import EveryNSteps, MetricsLogger, SampleGrids, StopAtStep
+from .callbacks import EveryNSteps, MetricsLogger, SampleGrids, StopAtStep, UpdateEMA
 from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
-from .errors import OganError
+from .ema import WeightEMA
+from .errors import CheckpointError, ConfigError, OganError
 from .model import OGAN, make_optimizer
 from .networks import build_encoder, build_generator
-from .runs import RunDir, check_resumable, load_checkpoint
+from .runs import (
+    RunDir, check_resumable, ema_weight_paths, load_checkpoint, load_ema_weights,
+)
 
 
 def build_model(config):
@@ -60,15 +64,47 @@ def current_step(model):
     return int(np.asarray(model.optimizer.iterations))
 
 
-class Run:
-    """A run ready to train: its directory, config, model and start step."""
+def make_ema(config, model):
+    """The run's weight EMAs (None where config.ema_decays is empty)."""
+    return WeightEMA.of_model(model, config.ema_decays) if config.ema_decays else None
 
-    def __init__(self, run_dir, config, model, start_step, resumed_from=None):
+
+def restore_ema(ema, model, ckpt_path):
+    """Fill `ema`'s averages from the files saved beside `ckpt_path`."""
+    saved = ema_weight_paths(ckpt_path)
+    raw = [v.numpy() for v in ema.variables]
+    try:
+        for decay in ema.decays:
+            if decay not in saved:
+                raise CheckpointError(
+                    f"checkpoint {ckpt_path} has no EMA weights for decay {decay:g} "
+                    f"(expected {ckpt_path.stem}.ema-{decay:g}.weights.h5 beside it); "
+                    "restore that file, or start over with --fresh"
+                )
+            load_ema_weights(model, saved[decay])
+            ema.set_values(decay, [v.numpy() for v in ema.variables])
+    finally:
+        for variable, value in zip(ema.variables, raw):
+            variable.assign(value)
+
+
+def ema_or_raw(ema):
+    """Context in which the model holds the weights grids are drawn with:
+    the first EMA where the run keeps them (as the author), else the raw."""
+    return ema.swapped_in(ema.decays[0]) if ema else contextlib.nullcontext()
+
+
+class Run:
+    """A run ready to train: its directory, config, model, start step and
+    weight EMAs (None where the config keeps none)."""
+
+    def __init__(self, run_dir, config, model, start_step, resumed_from=None, ema=None):
         self.dir = run_dir
         self.config = config
         self.model = model
         self.start_step = start_step
         self.resumed_from = resumed_from
+        self.ema = ema
 
 
 def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=print):
@@ -95,7 +131,8 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
             log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
             run_dir.truncate_metrics(0)
         run_dir.write_config(config)
-        return Run(run_dir, config, build_model(config), 0)
+        model = build_model(config)
+        return Run(run_dir, config, model, 0, ema=make_ema(config, model))
 
     saved = run_dir.read_config()
     check_resumable(saved, {"preset": preset, **overrides})
@@ -103,12 +140,15 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
         **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
     )
     model = load_checkpoint(latest, config)
+    ema = make_ema(config, model)
+    if ema:
+        restore_ema(ema, model, latest)
     step = current_step(model)
     run_dir.truncate_metrics(step)
     run_dir.write_config(config)
     log(f"resuming run {name!r} from step {step} ({latest}); "
         "pass --fresh (make train FRESH=1) to start over")
-    return Run(run_dir, config, model, step, resumed_from=latest)
+    return Run(run_dir, config, model, step, resumed_from=latest, ema=ema)
 
 
 def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="auto"):
@@ -139,14 +179,20 @@ def train(run, samples_dir, log=print, verbose="auto"):
     grid_writer = sample_grids(config, samples_dir, run.dir.name)
     dataset = data.training_dataset(config)
     start, stop = run.start_step, config.steps
+    ema = run.ema
+
+    def write_grids(model, step):
+        with ema_or_raw(ema):
+            grid_writer.write(model.generator, model.encoder, step)
+
     callbacks = [
+        *([UpdateEMA(ema, start)] if ema else []),  # first: later ones see this step's EMA
         MetricsLogger(run.dir, start),
+        EveryNSteps(write_grids, start, config.sample_every, stop),
         EveryNSteps(
-            lambda model, step: grid_writer.write(model.generator, model.encoder, step),
-            start, config.sample_every, stop,
-        ),
-        EveryNSteps(
-            lambda model, step: run.dir.save_checkpoint(model, step, config.keep_checkpoints),
+            lambda model, step: run.dir.save_checkpoint(
+                model, step, config.keep_checkpoints, ema
+            ),
             start, config.checkpoint_every, stop,
         ),
     ]
@@ -168,8 +214,13 @@ def train(run, samples_dir, log=print, verbose="auto"):
     return last
 
 
-def write_samples(runs_dir, samples_dir, name, log=print):
-    """Write the three grids from run `name`'s latest checkpoint."""
+def load_run(runs_dir, name, weights="auto"):
+    """(config, model, step) of run `name`'s latest checkpoint.
+
+    weights: "auto" = the first EMA where the run keeps EMAs, else the raw
+    weights (what the grids show); "raw"; or an EMA decay (0.999, "0.9999").
+    The model's G and E hold the chosen weights.
+    """
     run_dir = RunDir(runs_dir, name)
     if not run_dir.exists():
         raise OganError(
@@ -180,7 +231,25 @@ def write_samples(runs_dir, samples_dir, name, log=print):
     if latest is None:
         raise OganError(f"run {name!r} has no checkpoint yet in {run_dir.checkpoints}")
     model = load_checkpoint(latest, config)
-    step = current_step(model)
+    if weights == "auto":
+        weights = config.ema_decays[0] if config.ema_decays else "raw"
+    if weights != "raw":
+        try:
+            decay = float(weights)
+        except ValueError:
+            decay = None
+        saved = ema_weight_paths(latest)
+        if decay not in saved:
+            have = ", ".join(["raw", *(f"{d:g}" for d in saved)])
+            raise ConfigError(f"run {name!r} has no weights {weights!r}; it has: {have}")
+        load_ema_weights(model, saved[decay])
+    return config, model, current_step(model)
+
+
+def write_samples(runs_dir, samples_dir, name, log=print, weights="auto"):
+    """Write the three grids from run `name`'s latest checkpoint (EMA
+    weights where the run keeps them, as during training)."""
+    config, model, step = load_run(runs_dir, name, weights)
     paths = sample_grids(config, samples_dir, name).write(model.generator, model.encoder, step)
     log(f"wrote {len(paths)} grids for {name!r} at step {step}:")
     for path in paths:

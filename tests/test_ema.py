@@ -1,0 +1,87 @@
+"""Weight EMAs: the debiased average, swapping, saving beside checkpoints, resume."""
+
+import keras
+import numpy as np
+import pytest
+
+from ogan_tf import cli, training
+from ogan_tf.ema import WeightEMA, debiased_decay
+from ogan_tf.errors import CheckpointError, ConfigError
+from ogan_tf.runs import RunDir, ema_weight_paths
+
+TINY_EMA = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256, log_every=4,
+                sample_every=4, checkpoint_every=4, keep_checkpoints=1,
+                ema_decays=(0.5, 0.9))
+
+
+def test_average_is_zero_debiased_moving_average():
+    # TensorFlow's assign_moving_average(zero_debias=True), as Keras 2.2.4's
+    # K.moving_average_update the author used: sum (1-d) d^(t-i) w_i / (1-d^t).
+    variable = keras.Variable(np.zeros(3, np.float32))
+    ema = WeightEMA([variable], (0.9, 0.5))
+    history = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    for step, value in enumerate(history, start=1):
+        variable.assign(value)
+        ema.update(step)
+        for decay in ema.decays:
+            weights = (1 - decay) * decay ** np.arange(step - 1, -1, -1)
+            expected = weights @ history[:step] / (1 - decay**step)
+            np.testing.assert_allclose(ema.values(decay)[0], expected, rtol=1e-5, atol=1e-6)
+    assert debiased_decay(0.999, 1) == 0.0  # the first update copies the weights
+
+
+def test_swapped_in_restores_raw_weights():
+    variable = keras.Variable(np.ones(2, np.float32))
+    ema = WeightEMA([variable], (0.9,))
+    ema.set_values(0.9, [np.full(2, 5.0, np.float32)])
+    with ema.swapped_in(0.9):
+        np.testing.assert_array_equal(variable.numpy(), [5.0, 5.0])
+    np.testing.assert_array_equal(variable.numpy(), [1.0, 1.0])
+
+
+def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
+    runs, samples = tmp_path / "runs", tmp_path / "samples"
+    run = training.start_run(runs, samples, "e", "shapes", dict(TINY_EMA, steps=8))
+    training.train(run, samples, verbose=0)
+    run_dir = RunDir(runs, "e")
+    latest = run_dir.latest_checkpoint()
+    names = sorted(p.name for p in run_dir.checkpoints.iterdir())
+    # Pruned together with their checkpoint; the newest one kept with both EMAs.
+    assert names == ["ckpt-0000008.ema-0.5.weights.h5", "ckpt-0000008.ema-0.9.weights.h5",
+                     "ckpt-0000008.keras"]
+    assert list(ema_weight_paths(latest)) == [0.5, 0.9]
+    in_memory = {d: run.ema.values(d) for d in run.ema.decays}
+
+    resumed = training.start_run(runs, samples, "e", None, dict(steps=12))
+    assert resumed.start_step == 8
+    for decay in (0.5, 0.9):
+        for a, b in zip(resumed.ema.values(decay), in_memory[decay]):
+            np.testing.assert_array_equal(a, b)
+    # The model itself resumed with the raw weights, not an average.
+    for a, b in zip(resumed.model.generator.get_weights(), run.model.generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+    # load_run picks weights: auto = the first EMA, raw, or a decay.
+    _, model, step = training.load_run(runs, "e", "auto")
+    n = len(model.generator.weights)
+    for a, b in zip(model.generator.get_weights(), in_memory[0.5][:n]):
+        np.testing.assert_array_equal(a, b)
+    _, model, _ = training.load_run(runs, "e", "0.9")
+    for a, b in zip(model.generator.get_weights(), in_memory[0.9][:n]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="has: raw, 0.5, 0.9"):
+        training.load_run(runs, "e", 0.99)
+
+    ema_weight_paths(latest)[0.9].unlink()
+    with pytest.raises(CheckpointError, match="no EMA weights for decay 0.9"):
+        training.start_run(runs, samples, "e", None, dict(steps=12))
+
+
+def test_samples_cli_weights_flag(tmp_path, capsys):
+    runs, samples = tmp_path / "runs", tmp_path / "samples"
+    training.train(training.start_run(runs, samples, "e", "shapes", dict(TINY_EMA, steps=4)),
+                   samples, verbose=0)
+    flags = ["--runs-dir", str(runs), "--samples-dir", str(samples), "--run", "e"]
+    assert cli.main(["samples", *flags, "--weights", "raw"]) == 0
+    assert cli.main(["samples", *flags, "--weights", "0.123"]) == 2
+    assert "no weights '0.123'" in capsys.readouterr().err
