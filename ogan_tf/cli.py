@@ -7,6 +7,7 @@ import sys
 # Before TensorFlow loads: keep its C++ start-up chatter off the console.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from . import commands  # noqa: E402
 from .config import DEFAULT_PRESET  # noqa: E402 (no keras import: --help stays instant)
 
 # CLI flag -> Config field, for settings a user may override per run.
@@ -46,6 +47,7 @@ def _parser():
                          help="auto (the first EMA where the run keeps EMAs, else raw), "
                               "raw, or an EMA decay such as 0.999")
     _dirs(samples)
+    commands.add_parsers(sub, _dirs, DEFAULT_PRESET)  # export, evaluate, encode, ...
     return parser
 
 
@@ -73,6 +75,8 @@ def main(argv=None):
             training.write_samples(
                 args.runs_dir, args.samples_dir, args.run, weights=args.weights
             )
+        elif args.command in commands.NAMES:
+            commands.run(args)
     except OganError as err:
         print(f"ogan-tf: error: {err}", file=sys.stderr)
         return 2

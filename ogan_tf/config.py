@@ -101,8 +101,9 @@ class Config:
     eval_fid: bool = False
     # TensorBoard scalars and grids in runs/<run>/tensorboard/.
     tensorboard: bool = False
-    # Write runs/<run>/export/ (export.py) when training ends.
-    export_at_end: bool = True
+    # runs/<run>/export/ when training ends (export.py): "keras" (the .keras
+    # files, under a second), "all" (+ TF SavedModels, a few seconds) or "none".
+    export_at_end: str = "keras"
 
     def __post_init__(self):
         check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
@@ -144,6 +145,9 @@ class Config:
                               f"got {self.eval_every!r}")
         if not isinstance(self.eval_images, int) or self.eval_images < 2:
             raise ConfigError(f"eval_images must be an integer >= 2, got {self.eval_images!r}")
+        if self.export_at_end not in ("keras", "all", "none"):
+            raise ConfigError(f"export_at_end must be keras, all or none, "
+                              f"got {self.export_at_end!r}")
         if not 0 < self.rmsprop_rho < 1:
             raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
 
