@@ -119,15 +119,27 @@ def _blur(images, gain=1.0):
     return convolve1d(out, _BINOMIAL * gain, axis=2, mode="mirror")
 
 
+def pyramid_down(images):
+    """Blur, keep every second pixel: (n, H, W, C) -> (n, H/2, W/2, C)."""
+    return _blur(images)[:, ::2, ::2]
+
+
+def pyramid_up(images):
+    """Insert zeros, blur with gain 2 per axis: (n, H, W, C) -> (n, 2H, 2W, C)."""
+    n, h, w, c = images.shape
+    up = np.zeros((n, 2 * h, 2 * w, c), images.dtype)
+    up[:, ::2, ::2] = images
+    return _blur(up, gain=2.0)
+
+
 def laplacian_pyramid(images, min_resolution=16):
     """Float (n, H, W, C) -> levels, finest first: band-pass images at H,
-    H/2, ... and last the low-pass image at min_resolution."""
+    H/2, ... and last the low-pass image at min_resolution. The image is
+    level[-1] brought up with pyramid_up, plus each band-pass in turn."""
     levels, current = [], np.asarray(images, np.float32)
     while current.shape[1] > min_resolution:
-        down = _blur(current)[:, ::2, ::2]
-        up = np.zeros_like(current)
-        up[:, ::2, ::2] = down
-        levels.append(current - _blur(up, gain=2.0))  # gain 2 per axis: zeros inserted
+        down = pyramid_down(current)
+        levels.append(current - pyramid_up(down))
         current = down
     levels.append(current)
     return levels
