@@ -89,7 +89,8 @@ def test_swd_of_a_set_against_itself_is_small_and_grows_with_noise():
     kw = dict(per_image=32, directions=128)
     same = metrics.swd(images, images, **kw)
     assert set(same) == {"swd_32", "swd_16", "swd"}
-    small, big = metrics.swd(images, noisy(images, 8), **kw), metrics.swd(images, noisy(images, 40), **kw)
+    small = metrics.swd(images, noisy(images, 8), **kw)
+    big = metrics.swd(images, noisy(images, 40), **kw)
     assert same["swd"] < small["swd"] < big["swd"], (same, small, big)
     assert same["swd"] < 0.5 * big["swd"]
 
