@@ -82,13 +82,24 @@ class EvaluateEvery(StepCallback):
 class TensorBoardWriter(StepCallback):
     """Each Keras epoch's logs as scalars at the global step, and the grid
     PNGs written at a step (by the grid callback, earlier in the list) as
-    images."""
+    images.
+
+    Written with tf.summary.write and the scalars/images plugins' metadata,
+    so training needs no tensorboard package (viewing them does).
+    """
 
     def __init__(self, log_dir, start_step, grids_dir, sample_every, last_step):
         super().__init__(start_step)
         import tensorflow as tf
+        from tensorflow.core.framework import summary_pb2
+
+        def plugin(name):
+            return summary_pb2.SummaryMetadata(
+                plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name=name)
+            )
 
         self.tf = tf
+        self.metadata = {"scalars": plugin("scalars"), "images": plugin("images")}
         self.summary = tf.summary.create_file_writer(str(log_dir))
         self.grids_dir, self.sample_every, self.last_step = grids_dir, sample_every, last_step
 
@@ -96,7 +107,8 @@ class TensorBoardWriter(StepCallback):
         with self.summary.as_default():
             for key, value in row.items():
                 if isinstance(value, (int, float)) and key not in ("step", "time"):
-                    self.tf.summary.scalar(prefix + key, value, step=step)
+                    self.tf.summary.write(prefix + key, self.tf.constant(value, self.tf.float32),
+                                          step=step, metadata=self.metadata["scalars"])
         self.summary.flush()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -108,7 +120,11 @@ class TensorBoardWriter(StepCallback):
         with self.summary.as_default():
             for path in sorted(self.grids_dir.glob(f"*_step{step:07d}.png")):
                 kind = path.name.split("_step")[0]
-                self.tf.summary.image("grids/" + kind, iio.imread(path)[None], step=step)
+                height, width = iio.imread(path).shape[:2]
+                # The images plugin's format: [width, height, PNG bytes...] as strings
+                value = self.tf.constant([str(width), str(height), path.read_bytes()])
+                self.tf.summary.write("grids/" + kind, value, step=step,
+                                      metadata=self.metadata["images"])
         self.summary.flush()
 
 

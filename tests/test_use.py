@@ -186,3 +186,31 @@ def test_cli_commands_on_a_tiny_run(dirs, tmp_path, capsys):
                      "--run", "t", *runs_arg]) == 2
     one_line_error(capsys, "no usable image", "bad.png is unreadable")
     assert not (out / "c.npy").exists()
+
+
+@pytest.mark.slow
+def test_evaluation_and_tensorboard_during_training(dirs):
+    from ogan_tf import training
+
+    runs, samples, _ = dirs
+    run = training.start_run(runs, samples, "m", "shapes", dict(
+        channels=16, z_dim=8, batch_size=8, dataset_size=64, steps=10, log_every=5,
+        sample_every=5, checkpoint_every=10, eval_every=5, eval_images=8, tensorboard=True,
+        export_at_end="none",
+    ))
+    training.train(run, samples, verbose=0)
+    rows = RunDir(runs, "m").read_metrics()
+    evals = [r for r in rows if r.get("event") == "eval"]
+    assert [r["step"] for r in evals] == [5, 10]
+    assert all(r["eval_images"] == 8 and "swd_recon" in r for r in evals)
+    assert [r["step"] for r in rows if "event" not in r] == [5, 10]
+    import tensorflow as tf
+
+    tags = {}
+    for events in (runs / "m" / "tensorboard").glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(events)):
+            for value in event.summary.value:
+                tags.setdefault(value.tag, []).append(event.step)
+    assert tags["train/loss"] == [5, 10] and tags["eval/swd_samples"] == [5, 10]
+    assert tags["grids/random"] == [5, 10] and tags["grids/interpolation"] == [5, 10]
+    assert not (runs / "m" / "export").exists()
