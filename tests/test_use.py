@@ -189,14 +189,14 @@ def test_cli_commands_on_a_tiny_run(dirs, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_evaluation_and_tensorboard_during_training(dirs):
+def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
     from ogan_tf import training
 
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "m", "shapes", dict(
         channels=16, z_dim=8, batch_size=8, dataset_size=64, steps=10, log_every=5,
         sample_every=5, checkpoint_every=10, eval_every=5, eval_images=8, tensorboard=True,
-        export_at_end="none",
+        ema_decays=(0.9,),
     ))
     training.train(run, samples, verbose=0)
     rows = RunDir(runs, "m").read_metrics()
@@ -213,4 +213,13 @@ def test_evaluation_and_tensorboard_during_training(dirs):
                 tags.setdefault(value.tag, []).append(event.step)
     assert tags["train/loss"] == [5, 10] and tags["eval/swd_samples"] == [5, 10]
     assert tags["grids/random"] == [5, 10] and tags["grids/interpolation"] == [5, 10]
-    assert not (runs / "m" / "export").exists()
+    # The export at the end holds the EMA weights, as the grids
+    info = json.loads((runs / "m" / "export" / "info.json").read_text())
+    assert info["weights"] == "ema-0.9" and info["step"] == 10
+    import keras
+
+    exported = keras.models.load_model(runs / "m" / "export" / "encoder_raw.keras")
+    ema = training.load_run(runs, "m", "0.9")[1].encoder.get_weights()
+    raw = training.load_run(runs, "m", "raw")[1].encoder.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), ema))
+    assert not all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), raw))
