@@ -38,6 +38,18 @@ def table_row(label, result):
     )
 
 
+def reference_row(runs_dir, n):
+    """SWD of n training images against the n held-out ones: the floor any
+    generator is measured against (the data set against itself)."""
+    from . import data, metrics
+    from .runs import RunDir
+
+    config = RunDir(runs_dir, CLAIMS[0][0]).read_config()
+    train = data.image_source(config)(config, n, config.seed)
+    value = metrics.swd(data.heldout_images(config, n), train)["swd"]
+    return f"| real training images, for reference | | | | | {value:.1f} | |\n"
+
+
 def run_claims(runs_dir, samples_dir, out, steps=None, n=1000, presets=None, log=print,
                verbose="auto"):
     """Train and evaluate each claims preset; write the table to `out`."""
@@ -50,7 +62,7 @@ def run_claims(runs_dir, samples_dir, out, steps=None, n=1000, presets=None, log
         training.train(run, samples_dir, log=log, verbose=verbose)
         result = evaluation.evaluate_run(runs_dir, preset, n=n, fid=False, log=log)
         rows.append(table_row(f"{label} (`{preset}`)", result))
-    table = HEADER + "".join(rows)
+    table = HEADER + reference_row(runs_dir, n) + "".join(rows)
     note = (
         f"\nHeld-out images: {n}. z_corr: mean rho(z, E(G(z))) on fresh z. Recon: "
         "G(s N(E(x))) against x, and in brackets against a random other image (what an "
