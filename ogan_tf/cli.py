@@ -1,4 +1,5 @@
-"""`ogan-tf train | samples`: argument parsing and one-line errors."""
+"""`ogan-tf train | samples | export | evaluate | encode | ...`: argument
+parsing and one-line errors (the commands using a trained model: commands.py)."""
 
 import argparse
 import os
