@@ -19,8 +19,20 @@ _OVERRIDES = {
     "checkpoint_every": int, "keep_checkpoints": int, "seed": int,
     "dataset_size": int, "ema_decays": lambda text: tuple(float(d) for d in text.split(",")),
 }
-# Loss variants and evaluation during training (issue 4).
-_OVERRIDES.update(gan_loss=str, encoder_term=str, eval_every=int, eval_images=int)
+
+
+def _on_off(text):
+    """A boolean setting on the command line: on/off (true/false, yes/no, 1/0)."""
+    value = {"on": True, "true": True, "yes": True, "1": True,
+             "off": False, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"use on or off, not {text!r}")
+    return value
+
+
+# Loss variants, evaluation and TensorBoard during training, export (issue 4).
+_OVERRIDES.update(gan_loss=str, encoder_term=str, eval_every=int, eval_images=int,
+                  eval_fid=_on_off, tensorboard=_on_off, export_at_end=str)
 
 
 def _parser():

@@ -223,3 +223,14 @@ def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
     raw = training.load_run(runs, "m", "raw")[1].encoder.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), ema))
     assert not all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), raw))
+
+
+def test_train_flags_for_evaluation_tensorboard_and_export():
+    args = cli._parser().parse_args(
+        ["train", "--tensorboard", "on", "--eval-fid", "off", "--eval-every", "500",
+         "--export-at-end", "all", "--gan-loss", "hinge", "--encoder-term", "mse"]
+    )
+    assert (args.tensorboard, args.eval_fid, args.eval_every) == (True, False, 500)
+    assert (args.export_at_end, args.gan_loss, args.encoder_term) == ("all", "hinge", "mse")
+    with pytest.raises(SystemExit):
+        cli._parser().parse_args(["train", "--tensorboard", "maybe"])
