@@ -6,8 +6,9 @@ Images are uint8 ``(n, H, W, 3)`` unless a name says otherwise.
 
 - FID (Heusel et al. 2017): Frechet distance of InceptionV3 pool features
   (keras.applications, include_top=False, pooling="avg", 299 px). The
-  ImageNet weights come from Keras' cache; with no network they must be
-  placed there by hand (``inception_weights_path`` says where).
+  ImageNet weights are read from Keras' cache and never downloaded here: a
+  missing file is a one-line error naming it, its URL and the folder
+  (``inception_weights_path``).
 - SWD (Karras et al. 2018, "Progressive growing of GANs", section 5 and
   appendix D), written from the paper's description: a Laplacian pyramid of
   each image from full resolution down to 16 px; from each level, 128 random
@@ -31,6 +32,11 @@ from . import data, grids, losses
 from .errors import OganError
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
+# Where Keras itself fetches it; we never download (runs stay offline and reproducible).
+INCEPTION_WEIGHTS_URL = (
+    "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
+    + INCEPTION_WEIGHTS_FILE
+)
 INCEPTION_SIZE = 299
 BATCH = 250  # images per model call in evaluation
 
@@ -53,8 +59,7 @@ def inception_weights_path():
     if not path.is_file():
         raise MissingWeightsError(
             f"FID needs the InceptionV3 weights {INCEPTION_WEIGHTS_FILE} in {path.parent}/ "
-            "(Keras downloads it from storage.googleapis.com/tensorflow/keras-applications/"
-            "inception_v3/ when online); place it there, or pass --no-fid"
+            f"(from {INCEPTION_WEIGHTS_URL}); place it there, or pass --no-fid"
         )
     return path
 
