@@ -5,15 +5,21 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 DATA   ?=
-RUN    ?= $(or $(DATA),shapes)
+RUN    ?= $(or $(notdir $(patsubst %/,%,$(DATA))),shapes)
 STEPS  ?=
 FRESH  ?=
 ARGS   ?=
 
 # No DATA: a new run uses the offline default preset, an existing run its own.
 TRAIN_FLAGS := $(if $(DATA),--data $(DATA)) --run $(RUN) $(if $(STEPS),--steps $(STEPS)) $(if $(FRESH),--fresh) $(ARGS)
+# Data sets on disk: DATA=<preset or path>, RES=128|256, VARIANT=dcgan_5x5|sm_4x4,
+# DATA_DIR=<data root> (default $$OGAN_DATA_DIR, else ~/ogan_data).
+RES      ?=
+VARIANT  ?=
+DATA_DIR ?=
+TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
 
-.PHONY: install train samples test test-fast clean-venv
+.PHONY: install train samples test test-fast clean-venv bench-data
 
 install: $(STAMP)
 
@@ -38,6 +44,11 @@ test-fast: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Input pipeline speed against the training step and a plain per-file loader
+# (builds its own synthetic data under /tmp; a few minutes on 2 CPU cores).
+bench-data: $(STAMP)
+	$(BIN)/python benchmarks/bench_data.py $(ARGS)
 
 # Using a trained run (issue 4): export its models, evaluate it, and the
 # article's claims (trains each claims_* preset; STEPS= sets the budget).

@@ -114,9 +114,10 @@ class EveryNSteps(StepCallback):
 class MetricsLogger(StepCallback):
     """Appends one metrics.jsonl row per Keras epoch: the epoch's means."""
 
-    def __init__(self, run_dir, start_step):
+    def __init__(self, run_dir, start_step, extra=None):
         super().__init__(start_step)
         self.run_dir = run_dir
+        self.extra = extra  # a callable -> dict of more fields (the data counters)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = (self.step, time.perf_counter())
@@ -127,4 +128,23 @@ class MetricsLogger(StepCallback):
         row = {"step": self.step, "time": round(time.time(), 3)}
         row.update({k: float(v) for k, v in (logs or {}).items()})
         row["steps_per_s"] = round((self.step - first_step) / max(seconds, 1e-9), 3)
+        if self.extra is not None:
+            row.update(self.extra())
         self.run_dir.append_metrics(row)
+
+
+class LogChanges(keras.callbacks.Callback):
+    """Logs counters (a callable -> dict) at an epoch's end when they changed:
+    the images the input pipeline skipped or upscaled."""
+
+    def __init__(self, counts, log=print, prefix="data: "):
+        super().__init__()
+        self.counts, self.log, self.prefix = counts, log, prefix
+        self.last = counts()
+
+    def on_epoch_end(self, epoch, logs=None):
+        now = self.counts()
+        if now != self.last:
+            # a new line: Keras' progress bar has not ended its line yet
+            self.log("\n" + self.prefix + ", ".join(f"{k} {v}" for k, v in now.items()))
+            self.last = now

@@ -18,6 +18,7 @@ _OVERRIDES = {
     "recon_scale": float, "log_every": int, "sample_every": int,
     "checkpoint_every": int, "keep_checkpoints": int, "seed": int,
     "dataset_size": int, "ema_decays": lambda text: tuple(float(d) for d in text.split(",")),
+    "data_dir": str, "crop_max": int,
 }
 
 
@@ -42,8 +43,10 @@ def _parser():
     train = sub.add_parser("train", help="train (or resume) a run")
     train.add_argument("--data", default=None,
                        help="preset name from experiments/ (default: the run's own when "
-                            f"resuming, else {DEFAULT_PRESET}, offline)")
-    train.add_argument("--run", help="run name (default: the data name)")
+                            f"resuming, else {DEFAULT_PRESET}, offline), or a path (with a "
+                            "'/') to a folder of images, an LMDB folder or a TFRecords set")
+    train.add_argument("--run", help="run name (default: the data name; for a path, "
+                                     "its last part)")
     train.add_argument("--fresh", action="store_true",
                        help="start over: move an existing run aside instead of resuming")
     for name, kind in _OVERRIDES.items():
@@ -51,6 +54,9 @@ def _parser():
                            help=f"override the preset's {name}"
                            + (" (comma-separated, e.g. 0.999,0.9999)" if name == "ema_decays"
                               else ""))
+    train.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=None,
+                       help="decode JPEGs at a reduced scale that covers the crop (default); "
+                            "--no-jpeg-draft decodes them in full, as the author")
     _dirs(train)
 
     samples = sub.add_parser("samples", help="write the three grids from a run")
@@ -70,18 +76,33 @@ def _dirs(parser):
                         help="where grids go (default: samples)")
 
 
+def _data_path(path, run):
+    """--data <path>: the `folder` preset (it detects folder, LMDB or
+    TFRecords) on that path; the run is named after the path unless --run."""
+    from .data import run_name_for_path
+
+    path = os.path.abspath(os.path.expanduser(path))
+    name = run or run_name_for_path(path)
+    print(f"data: {path} (preset 'folder'); run name {name!r}"
+          + ("" if run else " from the path (--run / RUN= picks another)"))
+    return "folder", name, path
+
+
 def main(argv=None):
     args = _parser().parse_args(argv)
     # Imported here so that --help and argument errors stay instant.
-    from . import training
+    from . import data, training
     from .errors import OganError
 
     try:
         if args.command == "train":
             overrides = {name: getattr(args, name) for name in _OVERRIDES}
+            overrides["jpeg_draft"] = args.jpeg_draft
+            preset, name = args.data, args.run or args.data or DEFAULT_PRESET
+            if args.data and data.is_data_path(args.data):
+                preset, name, overrides["data_path"] = _data_path(args.data, args.run)
             run = training.start_run(
-                args.runs_dir, args.samples_dir, args.run or args.data or DEFAULT_PRESET,
-                args.data, overrides, fresh=args.fresh,
+                args.runs_dir, args.samples_dir, name, preset, overrides, fresh=args.fresh,
             )
             training.train(run, args.samples_dir)
         elif args.command == "samples":

@@ -89,6 +89,18 @@ class Config:
     # keeps a moving average of all G and E weights, saved beside every
     # checkpoint; grids and exports use the first one. () = none (128 px).
     ema_decays: tuple = ()
+    # Data on disk (dataset "folder", "lmdb", "tfrecords" or "auto" = detect;
+    # see data.py). data_path: relative to the data root (data_dir, else
+    # $OGAN_DATA_DIR, else ~/ogan_data) or absolute. data_source: how to get
+    # the data, shown when it is missing. crop_max: the square centre crop's
+    # side is min(crop_max, h, w), 0 = min(h, w) (the author: 256 on LSUN).
+    # jpeg_draft: decode JPEGs at a reduced DCT scale that still covers the
+    # crop (2-8x faster on large JPEGs; False = full decode, as the author).
+    data_path: str = ""
+    data_dir: str = ""
+    data_source: str = ""
+    crop_max: int = 0
+    jpeg_draft: bool = True
     # Loss variants (losses.GAN_LOSSES, losses.ENCODER_TERMS), to test the
     # article's claims; the defaults are the author's. rho_weight weighs the
     # encoder term whichever it is.
@@ -131,6 +143,8 @@ class Config:
                 raise ConfigError(f"ema_decays must each be in (0, 1), got {decay}")
         if len(set(self.ema_decays)) != len(self.ema_decays):
             raise ConfigError(f"ema_decays has a repeated value: {self.ema_decays}")
+        if not isinstance(self.crop_max, int) or self.crop_max < 0:
+            raise ConfigError(f"crop_max must be an integer >= 0, got {self.crop_max!r}")
         if self.gan_loss not in GAN_LOSS_NAMES:
             raise ConfigError(
                 f"unknown gan_loss {self.gan_loss!r}; use one of: {', '.join(GAN_LOSS_NAMES)}"
@@ -177,6 +191,7 @@ FIXED_FOR_RUN = (
     "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
     "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
     "batch_size", "seed", "ema_decays",
+    "data_path", "crop_max",
     "gan_loss", "encoder_term",
 )
 

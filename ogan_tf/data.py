@@ -1,4 +1,11 @@
-"""Input pipelines. For now the offline default data set, "shapes".
+"""Input pipelines: the offline default data set and image sets on disk.
+
+Data sets by `config.dataset`:
+  shapes      generated in-process (below); nothing downloaded or committed
+  folder, lmdb, tfrecords, auto
+              read from disk in their own formats (sources.py; "auto" tells
+              which from what is at the path), each image cropped and resized
+              as the author (images.py), in parallel tf.data threads
 
 "shapes" is generated deterministically in-process (nothing downloaded,
 nothing committed): one anti-aliased shape on a plain background, with five
@@ -13,9 +20,14 @@ Images held back for the grids come from a different seed, so they are
 never trained on.
 """
 
+import os
+import re
+import threading
+from pathlib import Path
+
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 
 SHAPES = ("circle", "square", "triangle", "cross")
 _CHUNK = 2048  # images rendered at once; bounds memory to ~100 MB at 64 px
@@ -103,28 +115,159 @@ def _shapes(config, n, seed):
 
 
 DATASETS = {"shapes": _shapes}
+ON_DISK = ("auto", "folder", "lmdb", "tfrecords")  # formats read by sources.py
 _HELDOUT_SEED_OFFSET = 1_000_003  # a different stream: never a training image
+
+DATA_DIR_ENV = "OGAN_DATA_DIR"
+DEFAULT_DATA_DIR = "~/ogan_data"
+HELDOUT_MAX = 256  # images of a set on disk held back for the grids
+_HELDOUT_SEED = 20190404  # fixed: the held-out images are a property of the data set
+_PROBE = 32  # training images decoded up front to catch a set nobody can read
+
+
+def data_root(config):
+    """The folder preset data paths are relative to: config.data_dir, else
+    $OGAN_DATA_DIR, else ~/ogan_data."""
+    return Path(config.data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
+
+
+def data_location(config):
+    """Where config's data set is looked for."""
+    path = Path(config.data_path).expanduser()
+    return path if path.is_absolute() else data_root(config) / path
+
+
+def is_data_path(arg):
+    """True when a --data value names a path rather than a preset: it has a
+    '/', starts with '~' or '.', or is an existing folder no preset is named."""
+    from .config import preset_names
+
+    if "/" in arg or os.sep in arg or arg.startswith(("~", ".")):
+        return True
+    return Path(arg).is_dir() and arg not in preset_names()
+
+
+def run_name_for_path(path):
+    """A run name for a data path: its last part, in letters, digits, '.', '-', '_'."""
+    name = Path(os.path.normpath(os.path.expanduser(path))).name
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")
+    return name or "data"
 
 
 def image_source(config):
-    """The image source of config.dataset; a ConfigError naming the choices
-    for an unknown one (so it also serves as the data set check)."""
-    if config.dataset not in DATASETS:
+    """What config.dataset reads from: the generating function of a data set
+    made in-process (called (config, n, seed) -> uint8 images), or the opened
+    sources.Source of a set on disk. Raises ConfigError for an unknown name
+    and DataError for data that is missing or unreadable, so it also serves
+    as the data set check."""
+    if config.dataset in DATASETS:
+        return DATASETS[config.dataset]
+    if config.dataset not in ON_DISK:
         raise ConfigError(
-            f"unknown dataset {config.dataset!r}; available: {', '.join(DATASETS)}"
+            f"unknown dataset {config.dataset!r}; available: "
+            f"{', '.join((*DATASETS, *ON_DISK))}"
         )
-    return DATASETS[config.dataset]
+    from . import sources
+
+    location = data_location(config)
+    if not config.data_path:
+        raise ConfigError(f"preset {config.preset!r} reads images from disk but has no "
+                          "data_path: give the data as a path, DATA=path/to/images/ "
+                          "(--data path/to/images/)")
+    if not location.exists():
+        message = f"no data at {location}: {config.data_source or 'check the path'}"
+        if not Path(config.data_path).expanduser().is_absolute():
+            message += (f"; or point DATA_DIR= (--data-dir, ${DATA_DIR_ENV}) at the "
+                        f"folder that holds {config.data_path}")
+        raise DataError(message)
+    return sources.open_source(config.dataset, str(location), config.resolution)
+
+
+def split(n):
+    """(held-out indices, training indices) of a set of n images on disk: a
+    fixed random min(HELDOUT_MAX, n // 5) (at least 1) are held back."""
+    if n < 2:
+        raise DataError(f"the data set has {n} image(s); it needs at least 2")
+    held = min(HELDOUT_MAX, max(1, n // 5))
+    order = np.random.default_rng(_HELDOUT_SEED).permutation(n)
+    return np.sort(order[:held]), np.sort(order[held:])
 
 
 def heldout_images(config, n=48):
     """n uint8 images kept out of training, for the grids."""
-    return image_source(config)(config, n, config.seed + _HELDOUT_SEED_OFFSET)
+    source = image_source(config)
+    if config.dataset in DATASETS:
+        return source(config, n, config.seed + _HELDOUT_SEED_OFFSET)
+    good, first_error = [], None
+    for i in split(len(source))[0]:
+        try:
+            good.append(_load(source, config, i)[0])
+        except Exception as err:  # a bad held-out file: take the next one
+            first_error = first_error or f"{source.name(i)}: {err}"
+        if len(good) == n:
+            break
+    if not good:
+        raise DataError(f"none of the held-out images of {source.path} could be read "
+                        f"(first: {first_error})")
+    # A small set holds back fewer than n: the grids repeat them.
+    return np.stack([good[k % len(good)] for k in range(n)])
 
 
-def training_dataset(config):
-    """Infinite, shuffled tf.data.Dataset of float32 batches in [-1, 1]."""
+def _load(source, config, i):
+    return source.load(int(i), config.resolution, config.crop_max, config.jpeg_draft)
+
+
+class DataStats:
+    """Thread-safe counts of images skipped (unreadable) and upscaled
+    (smaller than the resolution) by the input pipeline, counted each time
+    they are read; the first few files of each kind are also logged by name."""
+
+    WARN_FIRST = 3
+
+    def __init__(self, log=print):
+        self.log = log
+        self.skipped = 0
+        self.upscaled = 0
+        self._named = {"skip": set(), "upscale": set()}
+        self._lock = threading.Lock()
+
+    def _first_time(self, kind, name):
+        named = self._named[kind]
+        if name in named or len(named) >= self.WARN_FIRST:
+            return False
+        named.add(name)
+        return True
+
+    def skip(self, name, reason):
+        with self._lock:
+            self.skipped += 1
+            warn = self._first_time("skip", name)
+        if warn:
+            self.log(f"data: skipped unreadable image {name} ({reason}); "
+                     "training goes on, skipped images are counted in metrics.jsonl")
+
+    def upscale(self, name, resolution):
+        with self._lock:
+            self.upscaled += 1
+            warn = self._first_time("upscale", name)
+        if warn:
+            self.log(f"data: warning: {name} is smaller than {resolution} px and is "
+                     "upscaled; upscaled images are counted in metrics.jsonl")
+
+    def row(self):
+        """The metrics.jsonl fields (counts since this process started)."""
+        return {"data_skipped": self.skipped, "data_upscaled": self.upscaled}
+
+
+def training_dataset(config, stats=None, log=print):
+    """Infinite, shuffled tf.data.Dataset of float32 batches in [-1, 1].
+
+    stats: a DataStats that counts skipped and upscaled images (sets on disk).
+    """
     import tensorflow as tf  # the input pipeline is tf.data on every backend
 
+    if config.dataset not in DATASETS:
+        return _disk_dataset(config, stats or DataStats(log), log)
     images = image_source(config)(config, config.dataset_size, config.seed)
     return (
         tf.data.Dataset.from_tensor_slices(images)
@@ -135,3 +278,58 @@ def training_dataset(config):
              num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+
+
+def _disk_dataset(config, stats, log):
+    import tensorflow as tf
+
+    source = image_source(config)
+    held, train = split(len(source))
+    _probe(source, config, train)
+    log(f"data: {source.describe()}; {len(held):,} held out for the grids, "
+        f"{len(train):,} for training")
+    res = config.resolution
+    blank = np.zeros((res, res, 3), np.uint8)
+
+    def load(i):  # runs in tf.data's threads; Pillow releases the GIL while it works
+        try:
+            image, upscaled = _load(source, config, i)
+        except Exception as err:  # one bad file never stops training: count it
+            stats.skip(source.name(int(i)), err)
+            return blank, False
+        if upscaled:
+            stats.upscale(source.name(int(i)), res)
+        return image, True
+
+    def tf_load(i):
+        image, ok = tf.numpy_function(load, [i], (tf.uint8, tf.bool), stateful=True)
+        image.set_shape((res, res, 3))
+        ok.set_shape(())
+        return image, ok
+
+    return (
+        tf.data.Dataset.from_tensor_slices(train.astype(np.int64))
+        .shuffle(len(train), seed=config.seed, reshuffle_each_iteration=True)
+        .repeat()
+        .map(tf_load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+        .filter(lambda image, ok: ok)
+        .map(lambda image, ok: image)
+        .batch(config.batch_size, drop_remainder=True)
+        .map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0,
+             num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+def _probe(source, config, train):
+    """Decode the first few training images now: a set of which none can be
+    read is a one-line error here, not a pipeline that never yields."""
+    first_error = None
+    for i in train[:_PROBE]:
+        try:
+            _load(source, config, i)
+            return
+        except Exception as err:
+            first_error = first_error or f"{source.name(i)}: {err}"
+    raise DataError(f"none of the first {min(_PROBE, len(train))} training images of "
+                    f"{source.path} could be read (first: {first_error})")

@@ -11,3 +11,7 @@ class ConfigError(OganError):
 
 class CheckpointError(OganError):
     """A checkpoint that is missing, corrupt, or from another model."""
+
+
+class DataError(OganError):
+    """A data set that is missing, empty or unreadable as a whole."""

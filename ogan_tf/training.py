@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from . import data, grids
-from .callbacks import EveryNSteps, MetricsLogger, SampleGrids, StopAtStep, UpdateEMA
+from .callbacks import (
+    EveryNSteps, LogChanges, MetricsLogger, SampleGrids, StopAtStep, UpdateEMA,
+)
 from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from .ema import WeightEMA
 from .errors import CheckpointError, ConfigError, OganError
@@ -177,7 +179,8 @@ def train(run, samples_dir, log=print, verbose="auto"):
             f"{config.steps}; pass a larger --steps (STEPS=) to train on")
         return None
     grid_writer = sample_grids(config, samples_dir, run.dir.name)
-    dataset = data.training_dataset(config)
+    stats = data.DataStats(log)  # images skipped / upscaled, in metrics.jsonl
+    dataset = data.training_dataset(config, stats, log)
     start, stop = run.start_step, config.steps
     ema = run.ema
 
@@ -187,7 +190,8 @@ def train(run, samples_dir, log=print, verbose="auto"):
 
     callbacks = [
         *([UpdateEMA(ema, start)] if ema else []),  # first: later ones see this step's EMA
-        MetricsLogger(run.dir, start),
+        MetricsLogger(run.dir, start, extra=stats.row),
+        LogChanges(stats.row, log),
         EveryNSteps(write_grids, start, config.sample_every, stop),
         EveryNSteps(
             lambda model, step: run.dir.save_checkpoint(
