@@ -8,10 +8,11 @@
     strip = model.interpolate("a.png", "b.png", steps=10)
 
 Images are uint8 RGB arrays, (n, H, W, 3) or one (H, W, 3), or image file
-paths, or a list mixing them, of any size: each is centre-cropped to a square
-and resized (bilinear, antialiased) to the model's resolution. A file that
-cannot be read, or that is not RGB (grey, RGBA), is skipped and named in the
-log; an array of another channel count or dtype is an error.
+paths, or a list mixing them, of any size: each is prepared as the training
+pipeline does (images.py: files decoded by Pillow and converted to RGB, the
+square centre crop of the run's crop_max, antialiased bilinear resize). A
+file that cannot be read is skipped and named in the log; an array of
+another channel count or dtype is an error.
 """
 
 import json
@@ -30,36 +31,29 @@ class ImageError(OganError):
 
 
 # Images --------------------------------------------------------------------
-def fit_to(image, resolution):
-    """Centre-crop a uint8 (H, W, 3) image to a square, resize it to resolution."""
-    h, w = image.shape[:2]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    image = image[top:top + side, left:left + side]
-    if side == resolution:
+def fit_to(image, resolution, crop_max=0):
+    """A uint8 (H, W, 3) array -> (res, res, 3): the training pipeline's square
+    centre crop and antialiased bilinear resize (images.crop_and_resize)."""
+    from PIL import Image
+
+    from . import images
+
+    if image.shape[:2] == (resolution, resolution):
         return image
-    import tensorflow as tf
-
-    resized = tf.image.resize(image, (resolution, resolution), antialias=True)
-    return np.clip(np.round(np.asarray(resized)), 0, 255).astype(np.uint8)
+    return images.crop_and_resize(Image.fromarray(np.ascontiguousarray(image)), resolution,
+                                  crop_max)[0]
 
 
-def read_image(path):
-    """A file as a uint8 (H, W, 3) RGB array; ImageError saying why not."""
-    from PIL import Image, UnidentifiedImageError
+def read_image(path, resolution, crop_max=0):
+    """A file as the training pipeline reads it (images.load: any Pillow mode
+    converted to RGB as the author's imread(mode="RGB"), centre crop, resize);
+    ImageError saying why not."""
+    from . import images
 
     try:
-        with Image.open(path) as img:
-            if img.mode == "P":  # palette: colours by index, RGB underneath
-                img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-            if img.mode != "RGB":
-                bands = len(img.getbands())
-                raise ImageError(
-                    f"{path} has {bands} channel{'s' * (bands != 1)} (mode {img.mode}), "
-                    "not 3 (RGB)"
-                )
-            return np.asarray(img, np.uint8)
-    except (OSError, UnidentifiedImageError, ValueError) as err:
+        data = Path(path).read_bytes()
+        return images.load(data, resolution, crop_max)[0]
+    except (OSError, images.BadImage) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ImageError(f"{path} is unreadable ({reason})") from None
 
@@ -74,11 +68,11 @@ def _check_array(array, what):
     return array[None] if array.ndim == 3 else array
 
 
-def load_images(items, resolution, log=print):
+def load_images(items, resolution, log=print, crop_max=0):
     """(uint8 (n, res, res, 3), names) from arrays and/or paths (see the module doc).
 
-    Unreadable and non-RGB files are skipped with a log line; ImageError if
-    nothing is left, or for a bad array.
+    Unreadable files are skipped with a log line; ImageError if nothing is
+    left, or for a bad array. crop_max: as Config.crop_max (0 = min(h, w)).
     """
     if isinstance(items, (str, Path, np.ndarray)):
         items = [items]
@@ -86,11 +80,11 @@ def load_images(items, resolution, log=print):
     for i, item in enumerate(items):
         if isinstance(item, np.ndarray):
             for j, image in enumerate(_check_array(item, f"array {i}")):
-                images.append(fit_to(image, resolution))
+                images.append(fit_to(image, resolution, crop_max))
                 names.append(f"array {i}[{j}]")
             continue
         try:
-            images.append(fit_to(read_image(item), resolution))
+            images.append(read_image(item, resolution, crop_max))
             names.append(str(item))
         except ImageError as err:
             skipped.append(str(err))
@@ -112,9 +106,10 @@ class OganModel:
         generator: Keras model, z (B, z_dim) -> images in [-1, 1].
         recon_scale: s in reconstructions G(s * N(E(x))).
         info: where the model came from (run, step, weights).
+        crop_max: the run's Config.crop_max, for images of other sizes.
     """
 
-    def __init__(self, encode_raw, generator, recon_scale, info, log=print):
+    def __init__(self, encode_raw, generator, recon_scale, info, log=print, crop_max=0):
         self._encode_raw = encode_raw
         self.generator = generator
         self.recon_scale = float(recon_scale)
@@ -122,10 +117,11 @@ class OganModel:
         self.resolution = int(generator.output_shape[1])
         self.z_dim = int(generator.input_shape[-1])
         self.log = log
+        self.crop_max = crop_max
 
     def images(self, items):
         """uint8 images at the model's resolution (see load_images)."""
-        return load_images(items, self.resolution, self.log)[0]
+        return load_images(items, self.resolution, self.log, self.crop_max)[0]
 
     def encode(self, items, raw=False):
         """N(E(x)) (or E(x) with raw=True), float32 (n, z_dim)."""
@@ -188,7 +184,7 @@ def load(source, runs_dir="runs", weights="auto", log=print):
     encoder = model.encoder
     return OganModel(
         lambda x: encoder.predict_on_batch(grids.to_float(x)), model.generator,
-        config.recon_scale, info, log,
+        config.recon_scale, info, log, crop_max=config.crop_max,
     )
 
 
@@ -205,4 +201,4 @@ def load_export(path, log=print):
         raise OganError(f"export {path} is unreadable ({str(err).splitlines()[0]}); "
                         "write it again with `ogan-tf export --run RUN`") from None
     return OganModel(encoder.predict_on_batch, generator, info.get("recon_scale", 0.9),
-                     info, log)
+                     info, log, crop_max=info.get("crop_max", 0))

@@ -123,7 +123,7 @@ def run(args, log=print):
     elif args.command == "encode":
         out = _output(args.output, (".npy",))
         model = api.load(args.run, args.runs_dir, args.weights, log=log)
-        images, names = api.load_images(args.images, model.resolution, log)
+        images, names = api.load_images(args.images, model.resolution, log, model.crop_max)
         codes = model.encode(images, raw=args.raw)
         from .runs import _atomic_write
 
@@ -150,14 +150,14 @@ def run(args, log=print):
     elif args.command == "reconstruct":
         out = _output(args.output, _IMAGE_SUFFIXES)
         model = api.load(args.run, args.runs_dir, args.weights, log=log)
-        images, names = api.load_images(args.images, model.resolution, log)
+        images, names = api.load_images(args.images, model.resolution, log, model.crop_max)
         _write_image(out, _pairs_grid(images, model.reconstruct(images, args.scale)))
         log(f"wrote {len(names)} (image, reconstruction) pair(s) to {out}")
     elif args.command == "interpolate":
         out = _output(args.output, _IMAGE_SUFFIXES)
         model = api.load(args.run, args.runs_dir, args.weights, log=log)
-        a = api.load_images([args.a], model.resolution, log)[0]
-        b = api.load_images([args.b], model.resolution, log)[0]
+        a = api.load_images([args.a], model.resolution, log, model.crop_max)[0]
+        b = api.load_images([args.b], model.resolution, log, model.crop_max)[0]
         strip = np.concatenate([a, model.interpolate(a, b, args.steps, args.scale), b])
         from .grids import tile
 

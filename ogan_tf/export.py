@@ -109,6 +109,7 @@ def export_run(runs_dir, name, weights="auto", saved_model=True, log=print):
         "weights": weights_label(config, weights),
         "recon_scale": config.recon_scale,
         "dataset": config.dataset,
+        "crop_max": config.crop_max,  # how images of other sizes are cut (images.crop_box)
     }
     out = export_models(model.generator, model.encoder, run_dir.path / "export", info,
                         saved_model=saved_model)

@@ -260,15 +260,29 @@ def code_figures(generator, encoder, images, z):
     }
 
 
+def heldout_available(config):
+    """Distinct held-out images of config's data set; None for a data set made
+    in-process (any number). On disk it is data.split's min(256, n / 5)."""
+    if config.dataset in data.DATASETS:
+        return None
+    return len(data.split(len(data.image_source(config)))[0])
+
+
 def evaluate(generator, encoder, config, n=1000, fid=False, feature_model=None, seed=0,
              log=None):
     """Every figure for a G and E trained with `config`, on n held-out images.
 
     fid: also FID of samples and reconstructions against the held-out
     images (InceptionV3 with the cached ImageNet weights unless
-    feature_model is given). Returns a flat dict of floats.
+    feature_model is given). n is cut to the held-out images a data set on
+    disk has (heldout_available). Returns a flat dict of floats.
     """
     began = time.perf_counter()
+    available = heldout_available(config)
+    if available is not None and n > available:
+        if log:
+            log(f"the data set holds back {available} images: evaluating on those")
+        n = available
     if fid and feature_model is None:
         feature_model = inception_model()  # fails before any work when the file is missing
     real = data.heldout_images(config, n)

@@ -119,3 +119,19 @@ class _Features:
     def predict_on_batch(self, x):
         x = np.asarray(x)
         return tiny_features(((x + 1) * 127.5).astype(np.uint8)[:, ::9, ::9][:, :32, :32])
+
+
+def test_evaluate_on_a_folder_uses_only_its_distinct_held_out_images(tmp_path):
+    import imageio.v3 as iio
+
+    for i, image in enumerate(data.make_shapes(20, 40, seed=3)[0]):
+        iio.imwrite(tmp_path / f"{i:02d}.png", image)
+    config = load_preset("folder", data_path=str(tmp_path), resolution=32, z_dim=8,
+                         channels=16, batch_size=4)
+    assert metrics.heldout_available(config) == 4  # 20 // 5
+    assert metrics.heldout_available(CONFIG) is None
+    G = build_generator(32, 8, "sm_4x4", channels=16)
+    E = build_encoder(32, 8, "sm_4x4", channels=16)
+    messages = []
+    figures = metrics.evaluate(G, E, config, n=100, log=messages.append)
+    assert figures["eval_images"] == 4 and "holds back 4 images" in messages[0]

@@ -105,9 +105,17 @@ def test_api_shapes_dtypes_and_any_image_size(nets, tmp_path):
         [tmp_path / "broken.png", tmp_path / "wide.png", tmp_path / "grey.png"], RES,
         messages.append,
     )
-    assert loaded.shape == (1, RES, RES, 3) and names == [str(tmp_path / "wide.png")]
-    assert any("broken.png is unreadable" in m for m in messages)
-    assert any("grey.png has 1 channel" in m for m in messages)
+    # The broken file is skipped and named; grey is made RGB, as in training
+    assert loaded.shape == (2, RES, RES, 3)
+    assert names == [str(tmp_path / "wide.png"), str(tmp_path / "grey.png")]
+    assert [m for m in messages if "broken.png is unreadable" in m] and len(messages) == 1
+    grey = loaded[1]
+    assert np.array_equal(grey[..., 0], grey[..., 2])
+    # Files go through the training pipeline's own loader (images.load)
+    from ogan_tf import images as image_io
+
+    expected = image_io.load((tmp_path / "wide.png").read_bytes(), RES)[0]
+    assert np.array_equal(loaded[0], expected)
 
 
 def test_api_bad_input_is_a_clear_error(nets, tmp_path):
