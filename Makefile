@@ -55,3 +55,16 @@ clean-venv:
 # (builds its own synthetic data under /tmp; a few minutes on 2 CPU cores).
 bench-data: $(STAMP)
 	$(BIN)/python benchmarks/bench_data.py $(ARGS)
+
+# Using a trained run (issue 4): export its models, evaluate it, and the
+# article's claims (trains each claims_* preset; STEPS= sets the budget).
+.PHONY: export evaluate claims
+
+export: $(STAMP)
+	$(BIN)/ogan-tf export --run $(RUN)
+
+evaluate: $(STAMP)
+	$(BIN)/ogan-tf evaluate --run $(RUN) $(ARGS)
+
+claims: $(STAMP)
+	$(BIN)/ogan-tf claims $(if $(STEPS),--steps $(STEPS)) $(ARGS)

@@ -1,4 +1,5 @@
-"""`ogan-tf train | samples`: argument parsing and one-line errors."""
+"""`ogan-tf train | samples | export | evaluate | encode | ...`: argument
+parsing and one-line errors (the commands using a trained model: commands.py)."""
 
 import argparse
 import os
@@ -7,7 +8,8 @@ import sys
 # Before TensorFlow loads: keep its C++ start-up chatter off the console.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from .config import DEFAULT_PRESET, PRECISIONS  # noqa: E402 (no keras import: --help stays instant)
+from . import commands  # noqa: E402
+from .config import DEFAULT_PRESET, PRECISIONS  # noqa: E402 (no keras: --help stays instant)
 
 # CLI flag -> Config field, for settings a user may override per run.
 _OVERRIDES = {
@@ -36,6 +38,20 @@ def _speed_flags(parser):
 def _speed_overrides(args):
     jit = None if args.jit_compile is None else _JIT[args.jit_compile]
     return {"precision": args.precision, "fused_step": args.fused_step, "jit_compile": jit}
+
+
+def _on_off(text):
+    """A boolean setting on the command line: on/off (true/false, yes/no, 1/0)."""
+    value = {"on": True, "true": True, "yes": True, "1": True,
+             "off": False, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"use on or off, not {text!r}")
+    return value
+
+
+# Loss variants, evaluation and TensorBoard during training, export (issue 4).
+_OVERRIDES.update(gan_loss=str, encoder_term=str, eval_every=int, eval_images=int,
+                  eval_fid=_on_off, tensorboard=_on_off, export_at_end=str)
 
 
 def _parser():
@@ -69,6 +85,7 @@ def _parser():
                          help="auto (the first EMA where the run keeps EMAs, else raw), "
                               "raw, or an EMA decay such as 0.999")
     _dirs(samples)
+    commands.add_parsers(sub, _dirs, DEFAULT_PRESET)  # export, evaluate, encode, ...
     return parser
 
 
@@ -112,6 +129,8 @@ def main(argv=None):
             training.write_samples(
                 args.runs_dir, args.samples_dir, args.run, weights=args.weights
             )
+        elif args.command in commands.NAMES:
+            commands.run(args)
     except OganError as err:
         print(f"ogan-tf: error: {err}", file=sys.stderr)
         return 2

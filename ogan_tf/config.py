@@ -25,6 +25,9 @@ VARIANTS = {
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
 # float32 in all of them (losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# losses.GAN_LOSSES and losses.ENCODER_TERMS (named here: no keras import)
+GAN_LOSS_NAMES = ("qp", "hinge", "ns")
+ENCODER_TERM_NAMES = ("rho", "mse")
 
 MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
@@ -105,6 +108,21 @@ class Config:
     data_source: str = ""
     crop_max: int = 0
     jpeg_draft: bool = True
+    # Loss variants (losses.GAN_LOSSES, losses.ENCODER_TERMS), to test the
+    # article's claims; the defaults are the author's. rho_weight weighs the
+    # encoder term whichever it is.
+    gan_loss: str = "qp"
+    encoder_term: str = "rho"
+    # Evaluation (metrics.evaluate) every eval_every steps into metrics.jsonl;
+    # 0 = off. FID needs the InceptionV3 weights file (see metrics.py).
+    eval_every: int = 0
+    eval_images: int = 1000
+    eval_fid: bool = False
+    # TensorBoard scalars and grids in runs/<run>/tensorboard/.
+    tensorboard: bool = False
+    # runs/<run>/export/ when training ends (export.py): "keras" (the .keras
+    # files, under a second), "all" (+ TF SavedModels, a few seconds) or "none".
+    export_at_end: str = "keras"
 
     def __post_init__(self):
         check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
@@ -144,6 +162,23 @@ class Config:
             )
         if not isinstance(self.crop_max, int) or self.crop_max < 0:
             raise ConfigError(f"crop_max must be an integer >= 0, got {self.crop_max!r}")
+        if self.gan_loss not in GAN_LOSS_NAMES:
+            raise ConfigError(
+                f"unknown gan_loss {self.gan_loss!r}; use one of: {', '.join(GAN_LOSS_NAMES)}"
+            )
+        if self.encoder_term not in ENCODER_TERM_NAMES:
+            raise ConfigError(
+                f"unknown encoder_term {self.encoder_term!r}; use one of: "
+                f"{', '.join(ENCODER_TERM_NAMES)}"
+            )
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ConfigError(f"eval_every must be 0 (off) or a positive integer, "
+                              f"got {self.eval_every!r}")
+        if not isinstance(self.eval_images, int) or self.eval_images < 2:
+            raise ConfigError(f"eval_images must be an integer >= 2, got {self.eval_images!r}")
+        if self.export_at_end not in ("keras", "all", "none"):
+            raise ConfigError(f"export_at_end must be keras, all or none, "
+                              f"got {self.export_at_end!r}")
         if not 0 < self.rmsprop_rho < 1:
             raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
 
@@ -174,6 +209,7 @@ FIXED_FOR_RUN = (
     "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
     "batch_size", "seed", "ema_decays", "precision",
     "data_path", "crop_max",
+    "gan_loss", "encoder_term",
 )
 
 

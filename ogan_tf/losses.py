@@ -48,7 +48,8 @@ def correlation(a, b):
 
 
 def ogan_qp_loss(
-    z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, rho_weight=0.5, qp_weight=0.25
+    z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, rho_weight=0.5, qp_weight=0.25,
+    encoder_term="rho",
 ):
     """The author's single O-GAN loss (GAN-QP variant, eq. "simplest-2").
 
@@ -62,6 +63,7 @@ def ogan_qp_loss(
         rho_weight: lambda_2, the weight of the correlation term
             (0.5 in the author's 128 px scripts, 1.0 at 256 px).
         qp_weight: the QP term's factor (0.25 in the author's code).
+        encoder_term: "rho" (the author's) or "mse" (see encoder_penalty).
 
     Returns:
         (loss, terms): the scalar loss whose gradient trains both players,
@@ -74,8 +76,78 @@ def ogan_qp_loss(
     """
     t1 = avg(z_real) - avg(z_fake_ng)
     t2 = avg(z_fake) - avg(z_fake_ng)
-    z_corr = correlation(z, z_fake)
+    penalty, z_corr = encoder_penalty(z, z_fake, encoder_term)
     pixel_dist = ops.mean(ops.square(x_real - x_fake_ng), axis=(1, 2, 3))
     qp = qp_weight * ops.square(t1) / pixel_dist
-    loss = ops.mean(t1 + t2 - rho_weight * z_corr) + ops.mean(qp)
+    loss = ops.mean(t1 + t2 + rho_weight * penalty) + ops.mean(qp)
     return loss, {"t1": t1, "t2": t2, "qp": qp, "z_corr": z_corr}
+
+
+# The article says the trick "embeds into any GAN". The losses below keep the
+# discriminator avg(E(x)) and the author's sign (E gives real images LOW
+# scores, as in t1 above) and route gradients the same way: E's terms use
+# only z_real and z_fake_ng; G's term is f(avg z_fake) - f(avg z_fake_ng),
+# whose value is 0 and whose E-gradient cancels (the two E calls see equal
+# images), leaving exactly the gradient of G's objective f(avg E(G(z))).
+ENCODER_TERMS = ("rho", "mse")
+
+
+def encoder_penalty(z, z_fake, kind="rho"):
+    """The encoder term to MINIMISE, per sample, and rho(z, z_fake). -> (B,), (B,).
+
+    "rho": -rho(z, E(G(z))), the article's term.
+    "mse": mean((z - E(G(z)))^2) over the code, the term the article says
+    fails (it asks E(G(z)) to equal z, fighting the critic avg(E)).
+    """
+    z_corr = correlation(z, z_fake)
+    if kind == "rho":
+        return -z_corr, z_corr
+    if kind == "mse":
+        return ops.mean(ops.square(z - z_fake), axis=-1), z_corr
+    raise ValueError(f"unknown encoder term {kind!r}; use one of {ENCODER_TERMS}")
+
+
+def ogan_hinge_loss(
+    z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, rho_weight=0.5, encoder_term="rho",
+    qp_weight=None,
+):
+    """Hinge GAN with the O-GAN encoder term; same inputs as ogan_qp_loss.
+
+    With d = avg(E(x)) (low = real): E minimises relu(1 + d_real) +
+    relu(1 - d_fake); G minimises d_fake. Returns (loss, terms) with t1
+    (E's hinge), t2 (G's term, value 0) and z_corr, each (B,). qp_weight is
+    accepted for a common signature and unused (no QP penalty here).
+    """
+    d_real, d_fake, d_fake_ng = avg(z_real), avg(z_fake), avg(z_fake_ng)
+    t1 = ops.relu(1.0 + d_real) + ops.relu(1.0 - d_fake_ng)
+    t2 = d_fake - d_fake_ng
+    penalty, z_corr = encoder_penalty(z, z_fake, encoder_term)
+    loss = ops.mean(t1 + t2 + rho_weight * penalty)
+    return loss, {"t1": t1, "t2": t2, "z_corr": z_corr}
+
+
+def ogan_nonsaturating_loss(
+    z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, rho_weight=0.5, encoder_term="rho",
+    qp_weight=None,
+):
+    """Non-saturating GAN (Goodfellow et al.) with the O-GAN encoder term.
+
+    The logit of "real" is -avg(E(x)). E minimises softplus(d_real) +
+    softplus(-d_fake); G minimises softplus(d_fake) = -log sigmoid(-d_fake).
+    Returns (loss, terms) as ogan_hinge_loss; qp_weight is unused.
+    """
+    d_real, d_fake, d_fake_ng = avg(z_real), avg(z_fake), avg(z_fake_ng)
+    t1 = ops.softplus(d_real) + ops.softplus(-d_fake_ng)
+    t2 = ops.softplus(d_fake) - ops.softplus(d_fake_ng)
+    penalty, z_corr = encoder_penalty(z, z_fake, encoder_term)
+    loss = ops.mean(t1 + t2 + rho_weight * penalty)
+    return loss, {"t1": t1, "t2": t2, "z_corr": z_corr}
+
+
+# Config.gan_loss -> loss function; each takes the OGAN graph's outputs and
+# the rho_weight, qp_weight, encoder_term keywords (qp_weight used by "qp" only).
+GAN_LOSSES = {
+    "qp": ogan_qp_loss,
+    "hinge": ogan_hinge_loss,
+    "ns": ogan_nonsaturating_loss,
+}

@@ -53,9 +53,12 @@ class OGAN(keras.Model):
         rho_weight: lambda_2, weight of the correlation term.
         qp_weight: factor of the GAN-QP term (0.25 as the author).
         seed: seed of the SeedGenerator that draws z inside the step.
+        gan_loss: a key of losses.GAN_LOSSES ("qp", the author's; "hinge"; "ns").
+        encoder_term: "rho" (the author's) or "mse" (losses.encoder_penalty).
     """
 
-    def __init__(self, generator, encoder, rho_weight=0.5, qp_weight=0.25, seed=None, **kwargs):
+    def __init__(self, generator, encoder, rho_weight=0.5, qp_weight=0.25, seed=None,
+                 gan_loss="qp", encoder_term="rho", **kwargs):
         super().__init__(**kwargs)
         # Layers
         self.generator = generator
@@ -65,6 +68,10 @@ class OGAN(keras.Model):
         self.rho_weight = float(rho_weight)
         self.qp_weight = float(qp_weight)
         self.seed = seed
+        if gan_loss not in losses.GAN_LOSSES or encoder_term not in losses.ENCODER_TERMS:
+            raise ValueError(f"unknown gan_loss {gan_loss!r} or encoder_term {encoder_term!r}")
+        self.gan_loss = gan_loss
+        self.encoder_term = encoder_term
         # State: z is drawn in the step from this generator, whose state
         # is a model variable (saved with the checkpoint, so resume goes on).
         self.seed_generator = keras.random.SeedGenerator(seed, name="z_seed")
@@ -167,8 +174,9 @@ class OGAN(keras.Model):
             return self.compute_metrics(x_real, None, y_pred, sample_weight=None)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        loss, terms = losses.ogan_qp_loss(
-            **y_pred, rho_weight=self.rho_weight, qp_weight=self.qp_weight
+        loss, terms = losses.GAN_LOSSES[self.gan_loss](
+            **y_pred, rho_weight=self.rho_weight, qp_weight=self.qp_weight,
+            encoder_term=self.encoder_term,
         )
         self.t1_tracker.update_state(terms["t1"])
         self.z_corr_tracker.update_state(terms["z_corr"])
@@ -182,6 +190,8 @@ class OGAN(keras.Model):
             "rho_weight": self.rho_weight,
             "qp_weight": self.qp_weight,
             "seed": self.seed,
+            "gan_loss": self.gan_loss,
+            "encoder_term": self.encoder_term,
         }
 
     @classmethod

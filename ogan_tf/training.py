@@ -37,6 +37,8 @@ def build_model(config):
         rho_weight=config.rho_weight,
         qp_weight=config.qp_weight,
         seed=config.seed,
+        gan_loss=config.gan_loss,
+        encoder_term=config.encoder_term,
     )
     model.compile(
         optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision)
@@ -230,6 +232,10 @@ def train(run, samples_dir, log=print, verbose="auto"):
             start, config.checkpoint_every, stop,
         ),
     ]
+    from .evaluation import training_monitors  # optional: eval_every, tensorboard
+
+    callbacks += training_monitors(run, start, stop, grid_writer.out_dir,
+                                   lambda: ema_or_raw(ema))
     log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
         f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
         f"batch {config.batch_size}, steps {start} -> {stop} "
@@ -245,6 +251,11 @@ def train(run, samples_dir, log=print, verbose="auto"):
         f"({(stop - start) / seconds:.2f} steps/s incl. grids and checkpoints); "
         f"z_corr {last.get('z_corr', float('nan')):.3f}; "
         f"grids in {grid_writer.out_dir}, checkpoints in {run.dir.checkpoints}")
+    if config.export_at_end != "none":
+        from .export import export_run
+
+        export_run(run.dir.path.parent, run.dir.name,
+                   saved_model=config.export_at_end == "all", log=log)
     return last
 
 

@@ -1,0 +1,137 @@
+"""FID maths, SWD and the evaluation figures, on small offline data."""
+
+import numpy as np
+import pytest
+
+from ogan_tf import data, metrics
+from ogan_tf.config import load_preset
+from ogan_tf.networks import build_encoder, build_generator
+
+CONFIG = load_preset("shapes", channels=16, z_dim=8, batch_size=8, dataset_size=256)
+
+
+def noisy(images, sigma, seed=0):
+    noise = np.random.default_rng(seed).normal(0, sigma, images.shape)
+    return np.clip(images + noise, 0, 255).astype(np.uint8)
+
+
+def tiny_features(images):
+    """A fixed random projection of 8x8 average-pooled pixels: a cheap,
+    deterministic stand-in for InceptionV3 to test the FID maths with."""
+    x = images.astype(np.float64).reshape(len(images), 8, 4, 8, 4, 3).mean(axis=(2, 4))
+    proj = np.random.default_rng(42).normal(size=(8 * 8 * 3, 32))
+    return np.tanh(x.reshape(len(x), -1) @ proj / 255.0)
+
+
+def test_frechet_distance_of_known_gaussians():
+    a = np.random.default_rng(0).normal(size=(4000, 6))
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    # Mean shifted by 0.5 in each of 6 dims: 6 * 0.25; scale x2: tr(I + 4I - 2 * 2I) = 6
+    assert metrics.frechet_distance(a, a + 0.5) == pytest.approx(1.5, rel=1e-6)
+    assert metrics.frechet_distance(a, 2 * a) == pytest.approx(6.0, rel=0.05)
+    # Fewer samples than features: singular covariances still give a finite value
+    few = np.random.default_rng(1).normal(size=(10, 50))
+    assert metrics.frechet_distance(few, few) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_fid_is_zero_for_a_set_against_itself_and_grows_with_noise():
+    images, _ = data.make_shapes(300, 32, seed=5)
+    feats = tiny_features(images)
+    fids = [metrics.frechet_distance(feats, tiny_features(noisy(images, s))) for s in (0, 10, 40)]
+    assert fids[0] == pytest.approx(0.0, abs=1e-9)
+    assert fids[0] < fids[1] < fids[2], fids
+
+
+def test_missing_inception_weights_is_one_line_naming_file_and_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(metrics.MissingWeightsError) as err:
+        metrics.inception_model()
+    message = str(err.value)
+    assert "\n" not in message
+    assert metrics.INCEPTION_WEIGHTS_FILE in message and str(tmp_path / "models") in message
+
+
+@pytest.mark.slow
+def test_inception_features_with_random_weights():
+    model = metrics.inception_model(weights=None)
+    images, _ = data.make_shapes(2, 32, seed=0)
+    feats = metrics.inception_features(images, model)
+    assert feats.shape == (2, 2048) and np.all(np.isfinite(feats))
+
+
+def test_laplacian_pyramid_levels_and_exact_reconstruction():
+    images = metrics.grids.to_float(data.make_shapes(3, 64, seed=1)[0])
+    levels = metrics.laplacian_pyramid(images)
+    assert [lvl.shape[1] for lvl in levels] == [64, 32, 16]
+    rebuilt = levels[-1]
+    for band in reversed(levels[:-1]):
+        rebuilt = metrics.pyramid_up(rebuilt) + band
+    assert np.allclose(rebuilt, images, atol=1e-5)
+    flat = metrics.laplacian_pyramid(np.full((1, 32, 32, 3), 0.3, np.float32))
+    assert np.allclose(flat[0], 0, atol=1e-6) and np.allclose(flat[1], 0.3)
+
+
+def test_sliced_wasserstein_is_zero_for_equal_sets_and_the_1d_distance_otherwise():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(500, 5)).astype(np.float32)
+    assert metrics.sliced_wasserstein(a, a.copy(), 64, rng) == 0.0
+    # A shift c along every direction d moves each projection by c . d.
+    shift = np.array([1.0, 0, 0, 0, 0], np.float32)
+    dirs_rng = np.random.default_rng(1)
+    got = metrics.sliced_wasserstein(a, a + shift, 64, np.random.default_rng(1))
+    dirs = dirs_rng.standard_normal((5, 64)).astype(np.float32)
+    dirs /= np.linalg.norm(dirs, axis=0)
+    assert got == pytest.approx(np.abs(dirs[0]).mean(), rel=1e-4)
+
+
+def test_swd_of_a_set_against_itself_is_small_and_grows_with_noise():
+    images, _ = data.make_shapes(64, 32, seed=2)
+    kw = dict(per_image=32, directions=128)
+    same = metrics.swd(images, images, **kw)
+    assert set(same) == {"swd_32", "swd_16", "swd"}
+    small = metrics.swd(images, noisy(images, 8), **kw)
+    big = metrics.swd(images, noisy(images, 40), **kw)
+    assert same["swd"] < small["swd"] < big["swd"], (same, small, big)
+    assert same["swd"] < 0.5 * big["swd"]
+
+
+def test_evaluate_tiny_random_models_gives_every_figure():
+    G = build_generator(32, 8, "sm_4x4", channels=16)
+    E = build_encoder(32, 8, "sm_4x4", channels=16)
+    figures = metrics.evaluate(G, E, CONFIG, n=16, fid=True, feature_model=_Features())
+    expected = {
+        "z_corr_fresh", "code_dim_mean_abs", "code_dim_std_mean", "code_dim_std_min",
+        "code_dim_std_max", "critic_real", "critic_fake", "recon_mse", "recon_mse_other",
+        "recon_ssim", "recon_ssim_other", "swd_samples", "swd_samples_32", "swd_samples_16",
+        "swd_recon", "swd_recon_32", "swd_recon_16", "fid_samples", "fid_recon",
+        "eval_images", "eval_seconds",
+    }
+    assert set(figures) == expected
+    assert all(np.isfinite(v) for v in figures.values())
+    assert -1 <= figures["z_corr_fresh"] <= 1 and figures["recon_mse"] > 0
+    # N(E(x)) has unit std per code, so the per-dimension stds average near 1
+    assert 0.3 < figures["code_dim_std_mean"] < 1.5
+
+
+class _Features:
+    """Stands in for InceptionV3's predict_on_batch in evaluate."""
+
+    def predict_on_batch(self, x):
+        x = np.asarray(x)
+        return tiny_features(((x + 1) * 127.5).astype(np.uint8)[:, ::9, ::9][:, :32, :32])
+
+
+def test_evaluate_on_a_folder_uses_only_its_distinct_held_out_images(tmp_path):
+    import imageio.v3 as iio
+
+    for i, image in enumerate(data.make_shapes(20, 40, seed=3)[0]):
+        iio.imwrite(tmp_path / f"{i:02d}.png", image)
+    config = load_preset("folder", data_path=str(tmp_path), resolution=32, z_dim=8,
+                         channels=16, batch_size=4)
+    assert metrics.heldout_available(config) == 4  # 20 // 5
+    assert metrics.heldout_available(CONFIG) is None
+    G = build_generator(32, 8, "sm_4x4", channels=16)
+    E = build_encoder(32, 8, "sm_4x4", channels=16)
+    messages = []
+    figures = metrics.evaluate(G, E, config, n=100, log=messages.append)
+    assert figures["eval_images"] == 4 and "holds back 4 images" in messages[0]
