@@ -63,7 +63,7 @@ def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
     for fused in (False, True):
         keras.utils.set_random_seed(0)
         model = training.build_model(tiny_config(fused_step=fused))
-        history = model.fit(data, epochs=1, verbose=0).history
+        history = model.fit(data, epochs=1, verbose=0, shuffle=False).history
         assert set(history) >= {"loss", "t1", "z_corr"}
         models[fused] = (model, history)
     (author, h_author), (fused, h_fused) = models[False], models[True]
@@ -86,7 +86,7 @@ def test_bf16_run_tracks_float32():
         config = tiny_config(variant="sm_4x4", precision=precision, fused_step=fused,
                              learning_rate=1e-3)
         model = training.build_model(config)
-        history = model.fit(data, steps_per_epoch=25, epochs=4, verbose=0).history
+        history = model.fit(data, steps_per_epoch=25, epochs=4, verbose=0, shuffle=False).history
         z_corr[precision] = history["z_corr"]
         assert model.generator.layers[-2].compute_dtype == precision.split("_")[-1]
         out = model.combined(x[:8], tf.random.normal((8, Z_DIM)), training=True)
@@ -115,7 +115,7 @@ def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_pa
     for precision in ("mixed_bfloat16", "mixed_float16"):
         config = tiny_config(precision=precision)
         model = training.build_model(config)
-        model.fit(tf.data.Dataset.from_tensors(x), epochs=1, verbose=0)
+        model.fit(tf.data.Dataset.from_tensors(x), epochs=1, verbose=0, shuffle=False)
         run = RunDir(tmp_path / "runs", precision)
         loaded = load_checkpoint(run.save_checkpoint(model, 1, keep=1), config)
         assert loaded.generator.layers[-2].dtype_policy.name == precision
