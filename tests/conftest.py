@@ -19,3 +19,15 @@ def dirs(tmp_path):
     """--runs-dir/--samples-dir arguments inside a temporary folder."""
     runs, samples = tmp_path / "runs", tmp_path / "samples"
     return runs, samples, ["--runs-dir", str(runs), "--samples-dir", str(samples)]
+
+
+def one_line_error(capsys, *fragments):
+    """The CLI's error contract: one line "ogan-tf: error: ...", no traceback;
+    returns that line."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("ogan-tf: error: "), err
+    for fragment in fragments:
+        assert fragment in last, last
+    return last

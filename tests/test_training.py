@@ -8,7 +8,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY
+from conftest import TINY, one_line_error
 from ogan_tf import cli, training
 from ogan_tf.runs import RunDir, load_checkpoint
 
@@ -19,16 +19,6 @@ TINY_OVERRIDES = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256,
 
 def train(dirs, *args, run="t"):
     return cli.main(["train", *TINY, *SHORT, "--run", run, *dirs[2], *args])
-
-
-def one_line_error(capsys, *fragments):
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    last = err.strip().splitlines()[-1]
-    assert last.startswith("ogan-tf: error: "), err
-    for fragment in fragments:
-        assert fragment in last, last
-    return last
 
 
 def test_train_writes_grids_checkpoints_and_metrics(dirs):

@@ -9,7 +9,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY
+from conftest import TINY, one_line_error
 from ogan_tf import api, cli, export, grids, losses
 from ogan_tf.errors import OganError
 from ogan_tf.networks import build_encoder, build_generator
@@ -131,15 +131,6 @@ def test_api_bad_input_is_a_clear_error(nets, tmp_path):
     (tmp_path / "a.png").write_bytes(b"junk")
     with pytest.raises(api.ImageError, match="no usable image .*a.png is unreadable"):
         model.encode([tmp_path / "a.png"])
-
-
-def one_line_error(capsys, *fragments):
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    last = err.strip().splitlines()[-1]
-    assert last.startswith("ogan-tf: error: "), err
-    for fragment in fragments:
-        assert fragment in last, last
 
 
 @pytest.mark.slow
