@@ -20,6 +20,8 @@ keras modes (our package, ogan_tf.training):
 torch modes (the plain port: same networks and loss, three E passes, one
 summed loss, RMSprop, eager PyTorch):
   plain_f32     float32 (PyTorch's default: TF32 convolutions allowed)
+  plain_f32_strict  float32 with TF32 off (cudnn.allow_tf32 = False): IEEE
+                float32 convolutions, like for like with XLA's float32
   plain_bf16    the same under torch.autocast(bfloat16)
 """
 
@@ -99,6 +101,7 @@ def bench_keras(args):
             "z_corr": float(timer.logs.get("z_corr", float("nan"))),
             "peak_mb": _jax_peak_mb() if backend == "jax" else None,
             "device": _jax_device() if backend == "jax" else None,
+            "jax_matmul_precision": os.environ.get("JAX_DEFAULT_MATMUL_PRECISION", "default"),
         }, args.out)
         del model
         keras.backend.clear_session()
@@ -198,6 +201,7 @@ def bench_torch(args):
         params = list(G.parameters()) + list(E.parameters())
         optimizer = torch.optim.RMSprop(params, lr=1e-4, alpha=0.99, eps=1e-7)
         autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=mode == "plain_bf16")
+        torch.backends.cudnn.allow_tf32 = mode != "plain_f32_strict"
 
         def step(x_real):
             z = torch.randn(x_real.shape[0], z_dim, device=device)
