@@ -88,7 +88,11 @@ def plain_step_fn(config):
         b = tf.math.l2_normalize(b - tf.reduce_mean(b, 1, keepdims=True), 1)
         return tf.reduce_sum(a * b, 1)
 
-    @tf.function
+    # XLA exactly when our fit path uses it (jit_compile "auto": with a GPU)
+    jit = bool(tf.config.list_physical_devices("GPU")) if config.jit_compile == "auto" \
+        else bool(config.jit_compile)
+
+    @tf.function(jit_compile=jit)
     def step(x_real):
         z = tf.random.normal((tf.shape(x_real)[0], config.z_dim))
         with tf.GradientTape() as tape:

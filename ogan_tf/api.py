@@ -136,7 +136,7 @@ class OganModel:
         codes = np.asarray(codes, np.float32)
         if codes.ndim == 1:
             codes = codes[None]
-        if codes.ndim != 2 or codes.shape[1] != self.z_dim:
+        if codes.ndim != 2 or codes.shape[1] != self.z_dim or len(codes) == 0:
             raise OganError(
                 f"codes have shape {codes.shape}; this generator takes (n, {self.z_dim})"
             )
@@ -167,7 +167,16 @@ def load(source, runs_dir="runs", weights="auto", log=print):
     (the first EMA where the run keeps EMAs, else raw), "raw" or a decay."""
     path = Path(source)
     if (path / "encoder_raw.keras").is_file() and (path / "generator.keras").is_file():
-        return load_export(path, log)
+        model = load_export(path, log)
+        held = model.info.get("weights")
+        try:
+            wanted = "raw" if weights == "raw" else f"ema-{float(weights):g}"
+        except ValueError:
+            wanted = str(weights)
+        if weights != "auto" and wanted != held:
+            raise OganError(f"export {path} holds the {held!r} weights, not {wanted!r}; "
+                            "load the run itself to pick other weights")
+        return model
     if (path / "config.json").is_file():
         runs_dir, name = path.parent, path.name
     elif len(path.parts) > 1:

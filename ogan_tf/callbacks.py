@@ -22,6 +22,8 @@ class StepCallback(keras.callbacks.Callback):
     on_train_batch_end: a callback that overrides it makes Keras turn every
     step's logs into Python numbers (a device sync per step, and no
     overlap of one step's dispatch with the last one's compute).
+    Subclasses that override on_train_batch_begin, on_epoch_end or
+    on_train_end must call super() first.
     """
 
     def __init__(self, start_step):

@@ -132,12 +132,14 @@ def run(args, log=print):
             f"{len(names)} image(s) to {out} (rows in the order of the files read)")
     elif args.command == "decode":
         out = _output(args.output, _IMAGE_SUFFIXES)
+        from .errors import OganError
+
         try:
             codes = np.load(args.codes)
         except (OSError, ValueError) as err:
-            from .errors import OganError
-
             raise OganError(f"{args.codes} is not a readable .npy file ({err})") from None
+        if not isinstance(codes, np.ndarray):  # an .npz archive
+            raise OganError(f"{args.codes} is not a .npy array; save the codes with np.save")
         model = api.load(args.run, args.runs_dir, args.weights, log=log)
         images = model.decode(codes)
         cols = int(np.ceil(np.sqrt(len(images))))

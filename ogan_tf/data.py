@@ -123,6 +123,10 @@ DEFAULT_DATA_DIR = "~/ogan_data"
 HELDOUT_MAX = 256  # images of a set on disk held back for the grids
 _HELDOUT_SEED = 20190404  # fixed: the held-out images are a property of the data set
 _PROBE = 32  # training images decoded up front to catch a set nobody can read
+# Unreadable images in a row after which training stops with an error (the
+# data went away mid-run: an unmounted disk, moved files) instead of a
+# pipeline that filters out every image forever and never yields a batch.
+MIN_FAILURE_STREAK = 1000
 
 
 def data_root(config):
@@ -230,6 +234,8 @@ class DataStats:
         self.upscaled = 0
         self._named = {"skip": set(), "upscale": set()}
         self._lock = threading.Lock()
+        self.in_a_row = 0  # unreadable images since the last readable one
+        self.fatal = None  # set (a message) when the pipeline gives up
 
     def _first_time(self, kind, name):
         named = self._named[kind]
@@ -241,6 +247,7 @@ class DataStats:
     def skip(self, name, reason):
         with self._lock:
             self.skipped += 1
+            self.in_a_row += 1
             warn = self._first_time("skip", name)
         if warn:
             self.log(f"data: skipped unreadable image {name} ({reason}); "
@@ -291,12 +298,21 @@ def _disk_dataset(config, stats, log):
     res = config.resolution
     blank = np.zeros((res, res, 3), np.uint8)
 
+    limit = max(MIN_FAILURE_STREAK, 2 * config.batch_size)
+
     def load(i):  # runs in tf.data's threads; Pillow releases the GIL while it works
         try:
             image, upscaled = _load(source, config, i)
         except Exception as err:  # one bad file never stops training: count it
             stats.skip(source.name(int(i)), err)
+            if stats.in_a_row >= limit:
+                stats.fatal = (f"the last {stats.in_a_row} images of {source.path} could "
+                               f"not be read (last: {source.name(int(i))}: {err}); is the "
+                               "data still there? Training stopped; the last checkpoint "
+                               "is kept and the same command resumes from it")
+                raise DataError(stats.fatal)
             return blank, False
+        stats.in_a_row = 0
         if upscaled:
             stats.upscale(source.name(int(i)), res)
         return image, True

@@ -66,13 +66,17 @@ class EvaluateEvery(StepCallback):
         self.every, self.last_step = every, last_step
         self.weights, self.label = weights, label
         self.writer = None  # a TensorBoardWriter, when there is one
+        # Built once, now: a missing weights file stops the run before step 1,
+        # and no evaluation builds InceptionV3 again.
+        self.feature_model = metrics.inception_model() if config.eval_fid else None
 
     def on_step_end(self, step):
         if step % self.every and step != self.last_step:
             return
         with self.weights():
             figures = metrics.evaluate(self.model.generator, self.model.encoder, self.config,
-                                       n=self.config.eval_images, fid=self.config.eval_fid)
+                                       n=self.config.eval_images, fid=self.config.eval_fid,
+                                       feature_model=self.feature_model)
         row = eval_row(step, self.label, figures)
         self.run_dir.append_metrics(row)
         if self.writer:
@@ -112,6 +116,7 @@ class TensorBoardWriter(StepCallback):
         self.summary.flush()
 
     def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)  # StepCallback: ends the epoch's last step
         self.scalars(self.step, {k: float(v) for k, v in (logs or {}).items()})
 
     def on_step_end(self, step):

@@ -17,7 +17,7 @@ The exported models are built from built-in layers only (no Lambda, no
 custom objects): Rescaling turns uint8 into the training range [-1, 1], and
 N() is LayerNormalization(center=False, scale=False) over the code, which
 computes (v - mean v) / sqrt(var v + epsilon), i.e. losses.standardize up
-to an epsilon of 1e-24 (tests/test_export.py checks they agree). So
+to an epsilon of 1e-24 (tests/test_use.py checks they agree). So
 ``keras.models.load_model(path)`` loads them with safe_mode on and without
 importing ogan_tf.
 """

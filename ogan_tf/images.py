@@ -107,8 +107,13 @@ def crop_and_resize(image, resolution, crop_max=0, full_size=None):
     box = crop_box(width, height, crop_max)
     upscaled = box[2] - box[0] < resolution
     if image.size != (width, height):  # a draft decode: the same crop, scaled
+        # one side for both axes (rounding each edge alone can make it 1 px
+        # off square, a small stretch), placed at the scaled corner
         sx, sy = image.size[0] / width, image.size[1] / height
-        box = (round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy))
+        side = max(1, round((box[2] - box[0]) * min(sx, sy)))
+        left = min(round(box[0] * sx), image.size[0] - side)
+        top = min(round(box[1] * sy), image.size[1] - side)
+        box = (left, top, left + side, top + side)
     # Crop first (as the author's array slicing): the resize filter then never
     # sees pixels from outside the crop.
     if box != (0, 0, *image.size):

@@ -18,7 +18,7 @@ Images are uint8 ``(n, H, W, 3)`` unless a name says otherwise.
   absolute difference of the sorted projections). Reported x 10^3 as in the
   paper, per level and averaged over levels. Needs no weights.
 - Reconstruction: pixel MSE (images in [-1, 1]) and SSIM (images in [0, 1])
-  of G(s * N(E(x))) against x, and against a random other image of the set
+  of G(s * N(E(x))) against x, and against another image of the set (the next one)
   (the figure an encoder that carries no information would get).
 """
 

@@ -30,7 +30,8 @@ EMA_SUFFIX = ".weights.h5"
 def ema_path(ckpt_path, decay):
     """Where the `decay` EMA weights of a checkpoint live, beside it."""
     ckpt_path = Path(ckpt_path)
-    return ckpt_path.with_name(f"{ckpt_path.stem}.ema-{decay:g}{EMA_SUFFIX}")
+    # repr, not :g: the name must parse back to the same float
+    return ckpt_path.with_name(f"{ckpt_path.stem}.ema-{float(decay)!r}{EMA_SUFFIX}")
 
 
 def ema_weight_paths(ckpt_path):
@@ -68,6 +69,12 @@ def _atomic_write(path, write, suffix=None):
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _first_line(err):
+    """An exception as a short reason for a one-line error."""
+    text = str(err).strip()
+    return text.splitlines()[0][:200] if text else type(err).__name__
 
 
 def _write_text(path, text):
@@ -177,7 +184,7 @@ def load_checkpoint(path, config):
     try:
         model = keras.models.load_model(path, safe_mode=True)
     except Exception as err:  # keras raises many types for a bad zip/config
-        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        reason = _first_line(err)
         raise CheckpointError(
             f"checkpoint {path} is unreadable ({reason}); delete it to resume from "
             "the one before, or start over with --fresh"
@@ -208,7 +215,7 @@ def load_ema_weights(model, path):
     try:
         model.load_weights(path)
     except Exception as err:
-        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        reason = _first_line(err)
         raise CheckpointError(
             f"EMA weights {path} are unreadable ({reason}); delete its checkpoint "
             "to resume from the one before, or start over with --fresh"

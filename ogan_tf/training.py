@@ -18,11 +18,11 @@ from .callbacks import (
 )
 from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from .ema import WeightEMA
-from .errors import CheckpointError, ConfigError, OganError
+from .errors import CheckpointError, ConfigError, DataError, OganError
 from .model import OGAN, make_optimizer
 from .networks import build_encoder, build_generator
 from .runs import (
-    RunDir, check_resumable, ema_weight_paths, load_checkpoint, load_ema_weights,
+    RunDir, check_resumable, ema_path, ema_weight_paths, load_checkpoint, load_ema_weights,
 )
 
 
@@ -112,7 +112,7 @@ def restore_ema(ema, model, ckpt_path):
             if decay not in saved:
                 raise CheckpointError(
                     f"checkpoint {ckpt_path} has no EMA weights for decay {decay:g} "
-                    f"(expected {ckpt_path.stem}.ema-{decay:g}.weights.h5 beside it); "
+                    f"(expected {ema_path(ckpt_path, decay).name} beside it); "
                     "restore that file, or start over with --fresh"
                 )
             load_ema_weights(model, saved[decay])
@@ -241,7 +241,12 @@ def train(run, samples_dir, log=print, verbose="auto"):
         f"batch {config.batch_size}, steps {start} -> {stop} "
         f"(G {model.generator.count_params():,} / E {model.encoder.count_params():,} params)")
     began = time.perf_counter()
-    fit_steps(model, dataset, start, stop, config.log_every, callbacks, verbose)
+    try:
+        fit_steps(model, dataset, start, stop, config.log_every, callbacks, verbose)
+    except Exception:
+        if stats.fatal:  # the input pipeline gave up: say why in one line
+            raise DataError(stats.fatal) from None
+        raise
     seconds = time.perf_counter() - began
     if current_step(model) != stop:
         raise OganError(f"training stopped at step {current_step(model)} of {stop}")
