@@ -135,26 +135,9 @@ def time_plain(config, dataset, steps, runs):
 
 # --- (b), (c) our fit path -------------------------------------------------------
 def time_fit(config, dataset, steps, runs):
-    import keras
+    from ogan_tf.training import build_model
 
-    from ogan_tf.training import build_model, fit_steps
-
-    class EpochTimer(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.seconds, self.cpu = [], []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.began, self.began_cpu = time.perf_counter(), cpu_seconds()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.began)
-            self.cpu.append(cpu_seconds() - self.began_cpu)
-
-    model = build_model(config)
-    timer = EpochTimer()
-    fit_steps(model, dataset, 0, steps * runs, steps, [timer], verbose=0)
-    return timer.seconds, timer.cpu
+    return time_fit_model(build_model(config), dataset, steps, runs)
 
 
 def child(mode, resolution, batch, steps, warmup, repeats):
@@ -213,6 +196,7 @@ def grid_cost(steps):
 
 
 def time_fit_model(model, dataset, steps, runs):
+    """(wall seconds, CPU seconds) of each `steps`-step Keras epoch of our fit."""
     import keras
 
     from ogan_tf.training import fit_steps

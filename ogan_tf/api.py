@@ -33,15 +33,12 @@ class ImageError(OganError):
 # Images --------------------------------------------------------------------
 def fit_to(image, resolution, crop_max=0):
     """A uint8 (H, W, 3) array -> (res, res, 3): the training pipeline's square
-    centre crop and antialiased bilinear resize (images.crop_and_resize)."""
-    from PIL import Image
-
+    centre crop and antialiased bilinear resize (images.load_array)."""
     from . import images
 
     if image.shape[:2] == (resolution, resolution):
         return image
-    return images.crop_and_resize(Image.fromarray(np.ascontiguousarray(image)), resolution,
-                                  crop_max)[0]
+    return images.load_array(image, resolution, crop_max)[0]
 
 
 def read_image(path, resolution, crop_max=0):
@@ -126,9 +123,7 @@ class OganModel:
     def encode(self, items, raw=False):
         """N(E(x)) (or E(x) with raw=True), float32 (n, z_dim)."""
         x = self.images(items)
-        codes = np.concatenate(
-            [np.asarray(self._encode_raw(x[lo:lo + BATCH])) for lo in range(0, len(x), BATCH)]
-        ).astype(np.float32)
+        codes = grids.batched(self._encode_raw, x, BATCH).astype(np.float32)
         return codes if raw else np.asarray(losses.standardize(codes), np.float32)
 
     def decode(self, codes):
@@ -142,9 +137,7 @@ class OganModel:
             )
         if not np.all(np.isfinite(codes)):
             raise OganError("codes contain NaN or infinite values")
-        out = [self.generator.predict_on_batch(codes[lo:lo + BATCH])
-               for lo in range(0, len(codes), BATCH)]
-        return grids.to_uint8(np.concatenate(out))
+        return grids.to_uint8(grids.batched(self.generator.predict_on_batch, codes, BATCH))
 
     def reconstruct(self, items, scale=None):
         """G(s * N(E(x))) as uint8; s defaults to the run's recon_scale."""

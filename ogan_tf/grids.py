@@ -31,6 +31,11 @@ def tile(images, rows, cols):
     return images.reshape(rows, cols, h, w, c).swapaxes(1, 2).reshape(rows * h, cols * w, c)
 
 
+def batched(fn, x, size=256):
+    """fn over x in chunks of `size` (bounded memory), results concatenated."""
+    return np.concatenate([np.asarray(fn(x[lo:lo + size])) for lo in range(0, len(x), size)])
+
+
 def encode(encoder, images):
     """N(E(x)) for float images in [-1, 1]: the codes G expects (unit std)."""
     codes = encoder.predict_on_batch(images)

@@ -201,19 +201,16 @@ def swd(images_a, images_b, seed=0, per_image=128, size=7, directions=512, min_r
 
 
 # Models on batches ---------------------------------------------------------
-def _batched(fn, x):
-    return np.concatenate([np.asarray(fn(x[lo:lo + BATCH])) for lo in range(0, len(x), BATCH)])
-
-
 def encode(encoder, images):
-    """N(E(x)) of uint8 images, float32 (n, z_dim)."""
-    raw = _batched(lambda b: encoder.predict_on_batch(grids.to_float(b)), images)
+    """(N(E(x)) float32 (n, z_dim), E(x)) of uint8 images."""
+    raw = grids.batched(lambda b: encoder.predict_on_batch(grids.to_float(b)), images, BATCH)
     return np.asarray(losses.standardize(raw), np.float32), raw
 
 
 def decode(generator, codes):
     """G(codes) as uint8 images."""
-    return grids.to_uint8(_batched(generator.predict_on_batch, np.asarray(codes, np.float32)))
+    return grids.to_uint8(grids.batched(generator.predict_on_batch,
+                                        np.asarray(codes, np.float32), BATCH))
 
 
 def ssim(images_a, images_b):

@@ -3,6 +3,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 # A model small enough that a training step takes milliseconds on a CPU.
@@ -31,3 +32,13 @@ def one_line_error(capsys, *fragments):
     for fragment in fragments:
         assert fragment in last, last
     return last
+
+
+def random_batch(n=8, z_dim=8, seed=0):
+    """(x, z) tensors: n images in [-1, 1] at 32 px and n codes."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32)
+    z = rng.normal(size=(n, z_dim)).astype(np.float32)
+    return tf.constant(x), tf.constant(z)

@@ -4,6 +4,7 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
+from conftest import random_batch
 from ogan_tf import losses
 from ogan_tf.model import OGAN, make_optimizer
 from ogan_tf.networks import build_encoder, build_generator
@@ -18,10 +19,7 @@ def tiny_ogan(variant="dcgan_5x5", rho_weight=0.5, seed=0):
 
 
 def batch(n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32)
-    z = rng.normal(size=(n, Z_DIM)).astype(np.float32)
-    return tf.constant(x), tf.constant(z)
+    return random_batch(n, Z_DIM, seed)
 
 
 def _grads(tape, target, variables):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from conftest import TINY
+from conftest import TINY, random_batch
 from ogan_tf import cli, losses, training
 from ogan_tf.config import Config
 from ogan_tf.errors import ConfigError
@@ -24,10 +24,7 @@ def tiny_config(**changes):
 
 
 def batch(n=8, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32)
-    z = rng.normal(size=(n, Z_DIM)).astype(np.float32)
-    return tf.constant(x), tf.constant(z)
+    return random_batch(n, Z_DIM, seed)
 
 
 def reference_gradients(model, x, z):
