@@ -9,7 +9,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from . import commands  # noqa: E402
-from .config import DEFAULT_PRESET, PRECISIONS  # noqa: E402 (no keras: --help stays instant)
+from .config import DEFAULT_PRESET, PRECISIONS, STRATEGY_NAMES  # noqa: E402 (no keras: --help stays instant)
 
 # CLI flag -> Config field, for settings a user may override per run.
 _OVERRIDES = {
@@ -35,9 +35,23 @@ def _speed_flags(parser):
                         help="XLA: auto (Keras' choice: on with a GPU, off on CPU), on, off")
 
 
+def _scale_flags(parser):
+    """Scaling out (README "Scaling out"); None = not given."""
+    parser.add_argument("--strategy", choices=STRATEGY_NAMES, default=None,
+                        help="none (one device, default); mirrored (TensorFlow, all local "
+                             "GPUs); multi-worker (TensorFlow, several machines, cluster "
+                             "from $TF_CONFIG); data-parallel (JAX, all devices). "
+                             "--batch-size is the global batch")
+    parser.add_argument("--sync-batchnorm", action=argparse.BooleanOptionalAction,
+                        default=None,
+                        help="BatchNorm statistics over the global batch on every replica "
+                             "(default: each replica's own rows)")
+
+
 def _speed_overrides(args):
     jit = None if args.jit_compile is None else _JIT[args.jit_compile]
-    return {"precision": args.precision, "fused_step": args.fused_step, "jit_compile": jit}
+    return {"precision": args.precision, "fused_step": args.fused_step, "jit_compile": jit,
+            "strategy": args.strategy, "sync_batchnorm": args.sync_batchnorm}
 
 
 def _on_off(text):
@@ -73,6 +87,7 @@ def _parser():
                            + (" (comma-separated, e.g. 0.999,0.9999)" if name == "ema_decays"
                               else ""))
     _speed_flags(train)
+    _scale_flags(train)
     train.add_argument("--jpeg-draft", action=argparse.BooleanOptionalAction, default=None,
                        help="decode JPEGs at a reduced scale that covers the crop (default); "
                             "--no-jpeg-draft decodes them in full, as the author")

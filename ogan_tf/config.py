@@ -28,6 +28,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # losses.GAN_LOSSES and losses.ENCODER_TERMS (named here: no keras import)
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
+STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # distribute.py
 
 MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
@@ -123,6 +124,13 @@ class Config:
     # runs/<run>/export/ when training ends (export.py): "keras" (the .keras
     # files, under a second), "all" (+ TF SavedModels, a few seconds) or "none".
     export_at_end: str = "keras"
+    # Scaling out (distribute.py, README "Scaling out"): none, mirrored,
+    # multi-worker (TensorFlow) or data-parallel (JAX). batch_size is the
+    # global batch, split over the replicas. sync_batchnorm: BN statistics of
+    # the global batch on every replica (the author's, with one device per
+    # run) instead of each replica's own rows. Both may change on resume.
+    strategy: str = "none"
+    sync_batchnorm: bool = False
 
     def __post_init__(self):
         check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
@@ -179,6 +187,12 @@ class Config:
         if self.export_at_end not in ("keras", "all", "none"):
             raise ConfigError(f"export_at_end must be keras, all or none, "
                               f"got {self.export_at_end!r}")
+        if self.strategy not in STRATEGY_NAMES:
+            raise ConfigError(f"unknown strategy {self.strategy!r}; use one of: "
+                              f"{', '.join(STRATEGY_NAMES)}")
+        if not isinstance(self.sync_batchnorm, bool):
+            raise ConfigError(f"sync_batchnorm must be true or false, "
+                              f"got {self.sync_batchnorm!r}")
         if not 0 < self.rmsprop_rho < 1:
             raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
 

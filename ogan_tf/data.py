@@ -266,35 +266,47 @@ class DataStats:
         return {"data_skipped": self.skipped, "data_upscaled": self.upscaled}
 
 
-def training_dataset(config, stats=None, log=print):
+def training_dataset(config, stats=None, log=print, shard=(0, 1), batch_size=None):
     """Infinite, shuffled tf.data.Dataset of float32 batches in [-1, 1].
 
     stats: a DataStats that counts skipped and upscaled images (sets on disk).
+    shard: (index, count): this pipeline reads training images index,
+        index + count, ... only (one input pipeline of several under a
+        distribution strategy: each reads its own share, none repeats another's).
+    batch_size: images per batch (default config.batch_size, the global batch).
     """
     import tensorflow as tf  # the input pipeline is tf.data on every backend
 
+    batch_size = batch_size or config.batch_size
     if config.dataset not in DATASETS:
-        return _disk_dataset(config, stats or DataStats(log), log)
-    images = image_source(config)(config, config.dataset_size, config.seed)
+        return _disk_dataset(config, stats or DataStats(log), log, shard, batch_size)
+    index, count = shard
+    images = image_source(config)(config, config.dataset_size, config.seed)[index::count]
     return (
         tf.data.Dataset.from_tensor_slices(images)
         .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
         .repeat()
-        .batch(config.batch_size, drop_remainder=True)
+        .batch(batch_size, drop_remainder=True)
         .map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0,
              num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
 
 
-def _disk_dataset(config, stats, log):
+def _disk_dataset(config, stats, log, shard, batch_size):
     import tensorflow as tf
 
     source = image_source(config)
     held, train = split(len(source))
-    _probe(source, config, train)
+    index, count = shard
+    share = f" (input pipeline {index} of {count} reads every {count}th)" if count > 1 else ""
     log(f"data: {source.describe()}; {len(held):,} held out for the grids, "
-        f"{len(train):,} for training")
+        f"{len(train):,} for training{share}")
+    train = train[index::count]
+    if not len(train):
+        raise DataError(f"{source.path} has too few training images to give each of "
+                        f"{count} input pipelines one")
+    _probe(source, config, train)
     res = config.resolution
     blank = np.zeros((res, res, 3), np.uint8)
 
@@ -330,7 +342,7 @@ def _disk_dataset(config, stats, log):
         .map(tf_load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
         .filter(lambda image, ok: ok)
         .map(lambda image, ok: image)
-        .batch(config.batch_size, drop_remainder=True)
+        .batch(batch_size, drop_remainder=True)
         .map(lambda x: tf.cast(x, tf.float32) / 127.5 - 1.0,
              num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)

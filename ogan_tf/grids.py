@@ -6,6 +6,7 @@
   N-codes of A and B (mix 0 and 1 included, i.e. the reconstructions), real B.
 """
 
+import keras
 import numpy as np
 
 from . import losses
@@ -36,15 +37,23 @@ def batched(fn, x, size=256):
     return np.concatenate([np.asarray(fn(x[lo:lo + size])) for lo in range(0, len(x), size)])
 
 
+def infer(model, x):
+    """model(x) in inference mode, as numpy. A direct call, not
+    predict_on_batch: under a distribution strategy predict spreads the batch
+    over all replicas (a collective every worker must join), and grids and
+    evaluations run on the chief alone."""
+    return np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
+
+
 def encode(encoder, images):
     """N(E(x)) for float images in [-1, 1]: the codes G expects (unit std)."""
-    codes = encoder.predict_on_batch(images)
+    codes = infer(encoder, images)
     return np.asarray(losses.standardize(codes))
 
 
 def random_grid(generator, z, rows=9, cols=9):
     """G(z) for a fixed z of shape (rows*cols, z_dim)."""
-    return tile(to_uint8(generator.predict_on_batch(z)), rows, cols)
+    return tile(to_uint8(infer(generator, z)), rows, cols)
 
 
 def reconstruction_grid(generator, encoder, images, scale, rows=8):
@@ -52,7 +61,7 @@ def reconstruction_grid(generator, encoder, images, scale, rows=8):
     n = len(images)
     if n % rows:
         raise ValueError(f"{n} images do not fill {rows} rows of pairs")
-    recon = generator.predict_on_batch(scale * encode(encoder, images))
+    recon = infer(generator, scale * encode(encoder, images))
     pairs = np.stack([images, recon], axis=1).reshape((2 * n,) + images.shape[1:])
     return tile(to_uint8(pairs), rows, 2 * n // rows)
 
@@ -63,7 +72,7 @@ def interpolation_grid(generator, encoder, starts, ends, scale, steps=10):
     codes = encode(encoder, np.concatenate([starts, ends]))
     alpha = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
     mixes = (1 - alpha) * codes[:rows, None] + alpha * codes[rows:, None]
-    decoded = generator.predict_on_batch(scale * mixes.reshape(rows * steps, -1))
+    decoded = infer(generator, scale * mixes.reshape(rows * steps, -1))
     decoded = decoded.reshape((rows, steps) + decoded.shape[1:])
     strip = np.concatenate([starts[:, None], decoded, ends[:, None]], axis=1)
     return tile(to_uint8(strip.reshape((-1,) + strip.shape[2:])), rows, steps + 2)

@@ -203,13 +203,13 @@ def swd(images_a, images_b, seed=0, per_image=128, size=7, directions=512, min_r
 # Models on batches ---------------------------------------------------------
 def encode(encoder, images):
     """(N(E(x)) float32 (n, z_dim), E(x)) of uint8 images."""
-    raw = grids.batched(lambda b: encoder.predict_on_batch(grids.to_float(b)), images, BATCH)
+    raw = grids.batched(lambda b: grids.infer(encoder, grids.to_float(b)), images, BATCH)
     return np.asarray(losses.standardize(raw), np.float32), raw
 
 
 def decode(generator, codes):
     """G(codes) as uint8 images."""
-    return grids.to_uint8(grids.batched(generator.predict_on_batch,
+    return grids.to_uint8(grids.batched(lambda c: grids.infer(generator, c),
                                         np.asarray(codes, np.float32), BATCH))
 
 

@@ -23,6 +23,62 @@ def _float32(x):
     return ops.cast(x, "float32")
 
 
+def replica_position():
+    """(replicas in sync, this replica's index) under tf.distribute; (1, 0)
+    on one device and on other backends (JAX's data-parallel trainer runs one
+    program over the global batch: nothing to split by hand there)."""
+    if keras.backend.backend() != "tensorflow":
+        return 1, 0
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return 1, 0
+    return context.num_replicas_in_sync, context.replica_id_in_sync_group
+
+
+def is_multi_worker():
+    """True inside a tf.distribute strategy that spans several processes."""
+    if keras.backend.backend() != "tensorflow":
+        return False
+    import tensorflow as tf
+
+    return tf.distribute.has_strategy() and isinstance(
+        tf.distribute.get_strategy(), tf.distribute.MultiWorkerMirroredStrategy
+    )
+
+
+def batchnorm_layers(model):
+    return [la for la in model.layers if isinstance(la, keras.layers.BatchNormalization)]
+
+
+def set_synchronized_batchnorm(models, on):
+    """BN in `models` normalises with the statistics of the global batch (all
+    replicas) when `on`, else of each replica's own rows. TensorFlow only:
+    Keras reads the flag when it traces the step; on JAX the data-parallel
+    program's statistics are always those of the global batch."""
+    if keras.backend.backend() != "tensorflow":
+        return
+    for model in models:
+        for bn in batchnorm_layers(model):
+            bn.synchronized = bool(on)
+
+
+@contextlib.contextmanager
+def unsynchronized_batchnorm(models):
+    """Saved files never say synchronized=True (JAX refuses to load that):
+    it is a run setting (Config.sync_batchnorm), applied after loading."""
+    bns = [bn for model in models for bn in batchnorm_layers(model)]
+    saved = [bn.synchronized for bn in bns]
+    for bn in bns:
+        bn.synchronized = False
+    try:
+        yield
+    finally:
+        for bn, value in zip(bns, saved):
+            bn.synchronized = value
+
+
 @contextlib.contextmanager
 def _bn_momentum_squared(model):
     """BN layers of `model` use momentum**2 for the calls made inside.
@@ -32,7 +88,7 @@ def _bn_momentum_squared(model):
     stop-gradient copy): m(m v + (1-m) s) + (1-m) s = m**2 v + (1-m**2) s.
     Keras reads the momentum when the step is traced, so this is exact.
     """
-    bns = [la for la in model.layers if isinstance(la, keras.layers.BatchNormalization)]
+    bns = batchnorm_layers(model)
     saved = [bn.momentum for bn in bns]
     for bn in bns:
         bn.momentum = bn.momentum**2
@@ -100,7 +156,15 @@ class OGAN(keras.Model):
         }
 
     def draw_z(self, batch_size):
-        return keras.random.normal((batch_size, self.z_dim), seed=self.seed_generator)
+        """z for `batch_size` rows. Under tf.distribute each replica draws the
+        z of the whole global batch from the same seed state (its copy of the
+        state moves in step with the others) and keeps its own rows: replicas
+        get different z, and the run draws the z one device would."""
+        replicas, index = replica_position()
+        if replicas == 1:
+            return keras.random.normal((batch_size, self.z_dim), seed=self.seed_generator)
+        z = keras.random.normal((batch_size * replicas, self.z_dim), seed=self.seed_generator)
+        return ops.slice(z, (index * batch_size, 0), (batch_size, self.z_dim))
 
     def call(self, x_real, training=False):
         return self.combined(x_real, self.draw_z(ops.shape(x_real)[0]), training=training)
@@ -163,13 +227,25 @@ class OGAN(keras.Model):
         # The fused step overrides Keras' TF train step; other backends keep
         # Keras' own (training.build_model refuses fused_step there).
         def train_step(self, data):
-            if not self.fused_step:
-                return super().train_step(data)
+            logs = self._fused_train_step(data) if self.fused_step else super().train_step(data)
+            if is_multi_worker():
+                # Keras 3's TF trainer reduces a step's metrics across the
+                # workers of a MultiWorkerMirroredStrategy with
+                # reduce(MEAN, axis=0), which fails on scalars
+                # (tensorflow/tensorflow#72388). The values are already equal
+                # on every replica (metric variables sum across replicas), so
+                # one-element vectors reduce to the same numbers.
+                logs = {k: ops.reshape(v, (1,)) for k, v in logs.items()}
+            return logs
+
+        def _fused_train_step(self, data):
             x_real, _, _ = keras.utils.unpack_x_y_sample_weight(data)
             z = self.draw_z(ops.shape(x_real)[0])
             loss, y_pred, grads = self.fused_gradients(x_real, z, self.optimizer.scale_loss)
-            # Keras' own "loss" metric, updated as its train step does.
-            self._loss_tracker.update_state(loss, sample_weight=ops.shape(x_real)[0])
+            # Keras' own "loss" metric, updated as its train step does (the
+            # per-replica loss unscaled, see compute_loss).
+            replicas, _ = replica_position()
+            self._loss_tracker.update_state(loss * replicas, sample_weight=ops.shape(x_real)[0])
             self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
             return self.compute_metrics(x_real, None, y_pred, sample_weight=None)
 
@@ -180,7 +256,12 @@ class OGAN(keras.Model):
         )
         self.t1_tracker.update_state(terms["t1"])
         self.z_corr_tracker.update_state(terms["z_corr"])
-        return loss
+        # tf.distribute SUMS the replicas' gradients, and each replica's loss
+        # is the mean over its own B/R rows: dividing by R makes the sum the
+        # gradient of the global batch's mean (Keras' train step multiplies
+        # the logged loss back). Keras does this for compiled losses only.
+        replicas, _ = replica_position()
+        return loss / replicas if replicas > 1 else loss
 
     def get_config(self):
         return {

@@ -20,7 +20,7 @@ import keras
 
 from .config import FIXED_FOR_RUN, Config
 from .errors import CheckpointError, ConfigError
-from .model import OGAN
+from .model import OGAN, unsynchronized_batchnorm
 
 _CKPT = re.compile(r"^ckpt-(\d+)\.keras$")
 _EMA = re.compile(r"^ckpt-(\d+)\.ema-([0-9.e-]+)\.weights\.h5$")
@@ -159,7 +159,8 @@ class RunDir:
         for decay in ema.decays if ema else ():
             with ema.swapped_in(decay):
                 _atomic_write(ema_path(path, decay), model.save_weights, suffix=EMA_SUFFIX)
-        _atomic_write(path, lambda tmp: model.save(tmp))
+        with unsynchronized_batchnorm([model.generator, model.encoder]):
+            _atomic_write(path, lambda tmp: model.save(tmp))
         for old in self.checkpoint_steps()[:-keep]:
             old_path = self.checkpoint_path(old)
             for stale in ema_weight_paths(old_path).values():

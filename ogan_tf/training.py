@@ -12,14 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, grids
+from . import data, distribute, grids
 from .callbacks import (
     EveryNSteps, LogChanges, MetricsLogger, SampleGrids, StopAtStep, UpdateEMA,
 )
 from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from .ema import WeightEMA
 from .errors import CheckpointError, ConfigError, DataError, OganError
-from .model import OGAN, make_optimizer
+from .model import OGAN, make_optimizer, set_synchronized_batchnorm
 from .networks import build_encoder, build_generator
 from .runs import (
     RunDir, check_resumable, ema_path, ema_weight_paths, load_checkpoint, load_ema_weights,
@@ -62,7 +62,8 @@ def dtype_policy(name):
 
 
 def set_speed_options(model, config):
-    """Apply the speed settings that may change on resume (fused_step, XLA)."""
+    """Apply the settings that may change on resume and are not saved in the
+    model: fused_step, XLA and synchronized BatchNorm."""
     import keras
 
     if config.fused_step and keras.backend.backend() != "tensorflow":
@@ -73,6 +74,7 @@ def set_speed_options(model, config):
     model.fused_step = config.fused_step
     if config.jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(config.jit_compile)
+    set_synchronized_batchnorm([model.generator, model.encoder], config.sync_batchnorm)
     return model
 
 
@@ -129,16 +131,19 @@ def ema_or_raw(ema):
 
 
 class Run:
-    """A run ready to train: its directory, config, model, start step and
-    weight EMAs (None where the config keeps none)."""
+    """A run ready to train: its directory, config, model, start step, weight
+    EMAs (None where the config keeps none, and on workers other than the
+    chief) and placement (distribute.Placement: strategy, replicas, chief)."""
 
-    def __init__(self, run_dir, config, model, start_step, resumed_from=None, ema=None):
+    def __init__(self, run_dir, config, model, start_step, resumed_from=None, ema=None,
+                 placement=None):
         self.dir = run_dir
         self.config = config
         self.model = model
         self.start_step = start_step
         self.resumed_from = resumed_from
         self.ema = ema
+        self.placement = placement or distribute.Placement()
 
 
 def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=print):
@@ -155,6 +160,11 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     if latest is None:
         config = load_preset(preset or DEFAULT_PRESET, **overrides)
         data.image_source(config)  # all checks before any file is touched
+        placement = distribute.place(config)
+        if not placement.is_chief:  # only the chief touches the run's files
+            with placement.scope():
+                model = build_model(config)
+            return Run(run_dir, config, model, 0, placement=placement)
         if fresh and run_dir.exists():
             moved = [run_dir.archive()]
             samples = Path(samples_dir) / name
@@ -165,24 +175,29 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
             log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
             run_dir.truncate_metrics(0)
         run_dir.write_config(config)
-        model = build_model(config)
-        return Run(run_dir, config, model, 0, ema=make_ema(config, model))
+        with placement.scope():
+            model = build_model(config)
+        return Run(run_dir, config, model, 0, ema=make_ema(config, model), placement=placement)
 
     saved = run_dir.read_config()
     check_resumable(saved, {"preset": preset, **overrides})
     config = saved.replace(
         **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
     )
-    model = set_speed_options(load_checkpoint(latest, config), config)
+    placement = distribute.place(config)
+    with placement.scope():
+        model = set_speed_options(load_checkpoint(latest, config), config)
+    step = current_step(model)
+    if not placement.is_chief:
+        return Run(run_dir, config, model, step, resumed_from=latest, placement=placement)
     ema = make_ema(config, model)
     if ema:
         restore_ema(ema, model, latest)
-    step = current_step(model)
     run_dir.truncate_metrics(step)
     run_dir.write_config(config)
     log(f"resuming run {name!r} from step {step} ({latest}); "
         "pass --fresh (make train FRESH=1) to start over")
-    return Run(run_dir, config, model, step, resumed_from=latest, ema=ema)
+    return Run(run_dir, config, model, step, resumed_from=latest, ema=ema, placement=placement)
 
 
 def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="auto"):
@@ -204,17 +219,60 @@ def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="
 
 
 def train(run, samples_dir, log=print, verbose="auto"):
-    """Train `run` up to run.config.steps; returns the last metrics row."""
-    config, model = run.config, run.model
+    """Train `run` up to run.config.steps; returns the last metrics row (on
+    workers other than the chief, which write nothing: None)."""
+    config, model, placement = run.config, run.model, run.placement
     if run.start_step >= config.steps:
         log(f"run {run.dir.name!r} is already at step {run.start_step} >= steps "
             f"{config.steps}; pass a larger --steps (STEPS=) to train on")
         return None
-    grid_writer = sample_grids(config, samples_dir, run.dir.name)
     stats = data.DataStats(log)  # images skipped / upscaled, in metrics.jsonl
-    dataset = data.training_dataset(config, stats, log)
+    dataset = placement.dataset(
+        lambda index, count, batch: data.training_dataset(config, stats, log, (index, count), batch)
+    )
     start, stop = run.start_step, config.steps
-    ema = run.ema
+    chief = placement.is_chief
+    callbacks = _chief_callbacks(run, samples_dir, stats, log) if chief else []
+    log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
+        f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
+        f"batch {config.batch_size}, steps {start} -> {stop} "
+        f"(G {model.generator.count_params():,} / E {model.encoder.count_params():,} params)"
+        f"; {placement.describe()}")
+    began = time.perf_counter()
+    try:
+        fit_steps(model, dataset, start, stop, config.log_every, callbacks,
+                  verbose if chief else 0)
+    except Exception:
+        if stats.fatal:  # the input pipeline gave up: say why in one line
+            raise DataError(stats.fatal) from None
+        raise
+    seconds = time.perf_counter() - began
+    if current_step(model) != stop:
+        raise OganError(f"training stopped at step {current_step(model)} of {stop}")
+    if not chief:
+        log(f"worker {placement.worker}: done, {stop - start} steps in {seconds:.0f} s; "
+            "the chief wrote the run's files")
+        return None
+    rows = run.dir.read_metrics()
+    last = rows[-1] if rows else {}
+    log(f"done: {stop - start} steps in {seconds:.0f} s "
+        f"({(stop - start) / seconds:.2f} steps/s incl. grids and checkpoints); "
+        f"z_corr {last.get('z_corr', float('nan')):.3f}; "
+        f"grids in {Path(samples_dir) / run.dir.name}, checkpoints in {run.dir.checkpoints}")
+    if config.export_at_end != "none":
+        from .export import export_run
+
+        export_run(run.dir.path.parent, run.dir.name,
+                   saved_model=config.export_at_end == "all", log=log)
+    return last
+
+
+def _chief_callbacks(run, samples_dir, stats, log):
+    """The callbacks that write the run's files (the chief's alone): EMA
+    update, metrics, grids, checkpoints, evaluation, TensorBoard."""
+    config, ema = run.config, run.ema
+    start, stop = run.start_step, config.steps
+    grid_writer = sample_grids(config, samples_dir, run.dir.name)
 
     def write_grids(model, step):
         with ema_or_raw(ema):
@@ -234,34 +292,8 @@ def train(run, samples_dir, log=print, verbose="auto"):
     ]
     from .evaluation import training_monitors  # optional: eval_every, tensorboard
 
-    callbacks += training_monitors(run, start, stop, grid_writer.out_dir,
-                                   lambda: ema_or_raw(ema))
-    log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
-        f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
-        f"batch {config.batch_size}, steps {start} -> {stop} "
-        f"(G {model.generator.count_params():,} / E {model.encoder.count_params():,} params)")
-    began = time.perf_counter()
-    try:
-        fit_steps(model, dataset, start, stop, config.log_every, callbacks, verbose)
-    except Exception:
-        if stats.fatal:  # the input pipeline gave up: say why in one line
-            raise DataError(stats.fatal) from None
-        raise
-    seconds = time.perf_counter() - began
-    if current_step(model) != stop:
-        raise OganError(f"training stopped at step {current_step(model)} of {stop}")
-    rows = run.dir.read_metrics()
-    last = rows[-1] if rows else {}
-    log(f"done: {stop - start} steps in {seconds:.0f} s "
-        f"({(stop - start) / seconds:.2f} steps/s incl. grids and checkpoints); "
-        f"z_corr {last.get('z_corr', float('nan')):.3f}; "
-        f"grids in {grid_writer.out_dir}, checkpoints in {run.dir.checkpoints}")
-    if config.export_at_end != "none":
-        from .export import export_run
-
-        export_run(run.dir.path.parent, run.dir.name,
-                   saved_model=config.export_at_end == "all", log=log)
-    return last
+    return callbacks + training_monitors(run, start, stop, grid_writer.out_dir,
+                                         lambda: ema_or_raw(ema))
 
 
 def load_run(runs_dir, name, weights="auto"):

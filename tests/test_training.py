@@ -93,6 +93,8 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
     before = run_dir.checkpoint_path(10).read_bytes()
 
     class Crashing:
+        generator, encoder = model.generator, model.encoder
+
         def save(self, path):
             with open(path, "wb") as f:
                 f.write(b"half a zip")
