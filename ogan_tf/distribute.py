@@ -140,9 +140,16 @@ def _mirrored():
     if not tf.config.list_physical_devices("GPU") and os.environ.get(CPU_DEVICES_ENV):
         split_cpu(int(os.environ[CPU_DEVICES_ENV]))
     devices = [d.name for d in tf.config.list_logical_devices("GPU")]
-    devices = devices or [d.name for d in tf.config.list_logical_devices("CPU")]
-    strategy = tf.distribute.MirroredStrategy(devices)
+    devices = tuple(devices or [d.name for d in tf.config.list_logical_devices("CPU")])
+    # One strategy per device set and process: two MirroredStrategy objects
+    # over the same devices issue colliding collective keys.
+    if devices not in _MIRRORED:
+        _MIRRORED[devices] = tf.distribute.MirroredStrategy(list(devices))
+    strategy = _MIRRORED[devices]
     return Placement("mirrored", strategy, strategy.num_replicas_in_sync)
+
+
+_MIRRORED = {}
 
 
 def _multi_worker():

@@ -12,6 +12,7 @@ instead of twice and routes the gradients itself (``fused_gradients``).
 """
 
 import contextlib
+import threading
 
 import keras
 from keras import ops
@@ -79,6 +80,10 @@ def unsynchronized_batchnorm(models):
             bn.synchronized = value
 
 
+_SQUARED = {}  # id(BN layer) -> [depth, its own momentum] while squared
+_SQUARED_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _bn_momentum_squared(model):
     """BN layers of `model` use momentum**2 for the calls made inside.
@@ -87,16 +92,37 @@ def _bn_momentum_squared(model):
     graph makes from the same batch statistics (E on G(z) and on its
     stop-gradient copy): m(m v + (1-m) s) + (1-m) s = m**2 v + (1-m**2) s.
     Keras reads the momentum when the step is traced, so this is exact.
+    Re-entrant: MirroredStrategy traces its replicas in threads that take
+    turns at every collective, so several may be inside at once (see
+    _replicas_in_step); the momentum comes back when the last one leaves.
     """
     bns = batchnorm_layers(model)
-    saved = [bn.momentum for bn in bns]
-    for bn in bns:
-        bn.momentum = bn.momentum**2
+    with _SQUARED_LOCK:
+        for bn in bns:
+            entry = _SQUARED.setdefault(id(bn), [0, bn.momentum])
+            entry[0] += 1
+            bn.momentum = entry[1] ** 2
     try:
         yield
     finally:
-        for bn, momentum in zip(bns, saved):
-            bn.momentum = momentum
+        with _SQUARED_LOCK:
+            for bn in bns:
+                entry = _SQUARED[id(bn)]
+                entry[0] -= 1
+                if entry[0] == 0:
+                    bn.momentum = entry[1]
+                    del _SQUARED[id(bn)]
+
+
+def _replicas_in_step():
+    """Under MirroredStrategy, wait here (while tracing) until every replica
+    thread has arrived: so none is still in an earlier BN call when another
+    squares the momentum. Adds nothing to the traced graph."""
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    if context is not None and context.num_replicas_in_sync > 1:
+        context.merge_call(lambda strategy: None)
 
 
 @keras.saving.register_keras_serializable(package="ogan_tf")
@@ -195,6 +221,7 @@ class OGAN(keras.Model):
         with tf.GradientTape(persistent=True) as tape:
             x_fake = G(z, training=True)
             e_real = E(x_real, training=True)
+            _replicas_in_step()
             with _bn_momentum_squared(E):
                 e_fake = E(x_fake, training=True)
             e_fake_ng = tf.stop_gradient(e_fake)  # the third call's value, E-only

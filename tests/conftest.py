@@ -6,6 +6,15 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+# Two logical CPU devices, so tf.distribute's MirroredStrategy can run two
+# replicas in this process (tests/test_distribute.py); it must happen before
+# TensorFlow starts. Everything else runs on the first, as on one device.
+CPU_DEVICES = 2
+if keras.backend.backend() == "tensorflow":
+    from ogan_tf.distribute import split_cpu
+
+    split_cpu(CPU_DEVICES)
+
 # A model small enough that a training step takes milliseconds on a CPU.
 TINY = ["--channels", "16", "--z-dim", "8", "--batch-size", "8", "--dataset-size", "256"]
 
