@@ -18,6 +18,9 @@ RES      ?=
 VARIANT  ?=
 DATA_DIR ?=
 TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
+# Scaling out (README "Scaling out"): STRATEGY=mirrored|multi-worker|data-parallel
+STRATEGY ?=
+TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
 .PHONY: install train samples test test-fast clean-venv bench bench-data
 

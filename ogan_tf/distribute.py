@@ -45,6 +45,7 @@ class Placement:
         self.worker = worker  # this process's index
         self.workers = workers  # processes taking part
         self.global_batch = None  # config.batch_size, set by place()
+        self.batchnorm = ""  # how BN normalises here, in words, set by place()
 
     @property
     def is_chief(self):
@@ -77,7 +78,7 @@ class Placement:
         if self.name == "none":
             return "one device"
         where = f", worker {self.worker} of {self.workers}" if self.workers > 1 else ""
-        return f"{self.name}: {self.replicas} replicas{where}"
+        return f"{self.name}: {self.replicas} replicas{where}; {self.batchnorm}"
 
 
 def place(config):
@@ -103,7 +104,20 @@ def place(config):
         placement = _data_parallel()
     _check_batch(config, placement)
     placement.global_batch = config.batch_size
+    placement.batchnorm = _batchnorm(config, placement)
     return placement
+
+
+def _batchnorm(config, placement):
+    """Over which images BatchNorm takes its statistics, in words."""
+    if placement.replicas == 1:
+        return "BatchNorm over the batch"
+    if placement.strategy is None:  # JAX: one program over the global batch
+        return "BatchNorm over the global batch (always, on JAX)"
+    if config.sync_batchnorm:
+        return "BatchNorm synchronized over the global batch"
+    return (f"BatchNorm per replica, over {placement.per_replica_batch(config.batch_size)} "
+            "images (--sync-batchnorm: over all)")
 
 
 def _check_batch(config, placement):
