@@ -205,12 +205,11 @@ def _env(**extra):
     return {**env, "TF_CPP_MIN_LOG_LEVEL": "3", **extra}
 
 
-@on_tf
-@pytest.mark.slow
-def test_two_worker_processes_train_and_leave_one_set_of_files(tmp_path):
-    runs, samples = tmp_path / "runs", tmp_path / "samples"
+def _two_workers(steps, runs, samples):
+    """Run `ogan-tf train` as two MultiWorkerMirroredStrategy workers on
+    localhost; returns their outputs (both must exit 0)."""
     workers = [f"localhost:{p}" for p in _free_ports(2)]
-    command = [sys.executable, "-m", "ogan_tf", "train", "--run", "mw", "--steps", "20",
+    command = [sys.executable, "-m", "ogan_tf", "train", "--run", "mw", "--steps", str(steps),
                "--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10",
                *TINY, "--strategy", "multi-worker",
                "--runs-dir", str(runs), "--samples-dir", str(samples)]
@@ -220,18 +219,32 @@ def test_two_worker_processes_train_and_leave_one_set_of_files(tmp_path):
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for i in range(2)
     ]
-    outputs = [p.communicate(timeout=300)[0] for p in procs]
+    try:
+        outputs = [p.communicate(timeout=300)[0] for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
     assert [p.returncode for p in procs] == [0, 0], outputs
-    assert "multi-worker: 2 replicas, worker 0 of 2" in outputs[0]
-    assert "worker 1: done" in outputs[1] and "the chief wrote" in outputs[1]
+    return outputs
+
+
+@on_tf
+@pytest.mark.slow
+def test_two_worker_processes_train_resume_and_leave_one_set_of_files(tmp_path):
+    runs, samples = tmp_path / "runs", tmp_path / "samples"
+    chief, other = _two_workers(20, runs, samples)
+    assert "multi-worker: 2 replicas, worker 0 of 2" in chief
+    assert "worker 1: done, 20 steps" in other and "the chief wrote" in other
+    chief, other = _two_workers(30, runs, samples)  # both resume the chief's step 20
+    assert "resuming run 'mw' from step 20" in chief and "worker 1: done, 10 steps" in other
     run = runs / "mw"
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "ckpt-0000010.keras", "ckpt-0000020.keras"]
+        f"ckpt-00000{s}.keras" for s in (10, 20, 30)]
     assert sorted(p.name for p in (samples / "mw").iterdir()) == sorted(
         f"{kind}_step{s:07d}.png" for kind in ("random", "reconstruction", "interpolation")
-        for s in (10, 20))
+        for s in (10, 20, 30))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in rows] == [10, 20]
+    assert [r["step"] for r in rows] == [10, 20, 30]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["runs", "samples"]
     assert sorted(p.name for p in runs.iterdir()) == ["mw"]
 
