@@ -268,8 +268,9 @@ JAX_CHECK = textwrap.dedent("""
     x = np.random.default_rng(3).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
     n1, single = step(base, start, x)
     n2, parallel = step(base.replace(strategy="data-parallel"), start, x)
-    moved = max(float(np.abs(a - b).max()) for a, b in zip(single, start))
-    diff = max(float(np.abs(a - b).max()) for a, b in zip(single, parallel))
+    norm = lambda arrays: float(np.sqrt(sum((np.asarray(a, np.float64) ** 2).sum() for a in arrays)))
+    moved = norm([a - b for a, b in zip(single, start)])
+    diff = norm([a - b for a, b in zip(single, parallel)])
     print(json.dumps({"replicas": [n1, n2], "moved": moved, "diff": diff}))
     # The command line on the same two devices (in this process: JAX fixes
     # its device count when it starts).
@@ -290,7 +291,7 @@ def test_jax_data_parallel_step_equals_the_single_device_step(tmp_path):
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[0])
     assert result["replicas"] == [1, 2]
-    assert result["moved"] > 1e-3 and result["diff"] < 1e-5 * result["moved"], result
+    assert result["moved"] > 1e-3 and result["diff"] < 1e-4 * result["moved"], result
     assert "data-parallel: 2 replicas" in out.stdout
     assert (runs / "dp" / "checkpoints" / "ckpt-0000010.keras").exists()
     assert len(list((samples / "dp").glob("*.png"))) == 3
