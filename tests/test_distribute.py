@@ -157,9 +157,11 @@ def test_mirrored_run_from_the_command_line_then_resumed_on_one_device(dirs):
     runs, samples, dir_args = dirs
     args = ["train", "--run", "m", "--steps", "20", "--log-every", "10",
             "--sample-every", "10", "--checkpoint-every", "10", *TINY, *dir_args]
-    assert cli.main([*args, "--strategy", "mirrored", "--sync-batchnorm"]) == 0
+    assert cli.main([*args, "--strategy", "mirrored", "--sync-batchnorm",
+                     "--ema-decays", "0.9"]) == 0
     ckpt = runs / "m" / "checkpoints" / "ckpt-0000020.keras"
     assert ckpt.exists() and len(list((samples / "m").glob("random_*.png"))) == 2
+    assert (runs / "m" / "checkpoints" / "ckpt-0000020.ema-0.9.weights.h5").exists()
     # Saved files never carry synchronized=True: they load anywhere.
     import zipfile
 
