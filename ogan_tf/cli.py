@@ -9,7 +9,8 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from . import commands  # noqa: E402
-from .config import DEFAULT_PRESET, PRECISIONS, STRATEGY_NAMES  # noqa: E402 (no keras: --help stays instant)
+# (no keras import: --help stays instant)
+from .config import DEFAULT_PRESET, PRECISIONS, STRATEGY_NAMES  # noqa: E402
 
 # CLI flag -> Config field, for settings a user may override per run.
 _OVERRIDES = {

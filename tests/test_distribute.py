@@ -51,6 +51,10 @@ def _one_step(config, start_weights, x):
     return _state(model), {k: v[-1] for k, v in history.history.items()}
 
 
+def _norm(arrays):
+    return np.sqrt(sum(float((np.asarray(a, np.float64) ** 2).sum()) for a in arrays))
+
+
 def _compare(config, start_weights, x):
     """(relative error, largest weight change) of the mirrored step against
     the single-device step: the error is |w_mirrored - w_single| over all of
@@ -59,9 +63,8 @@ def _compare(config, start_weights, x):
     before = _start_state(config, start_weights)
     single, single_logs = _one_step(config, start_weights, x)
     mirrored, mirrored_logs = _one_step(config.replace(strategy="mirrored"), start_weights, x)
-    norm = lambda arrays: np.sqrt(sum(float((a.astype(np.float64) ** 2).sum()) for a in arrays))  # noqa: E731
-    error = norm([m - s for m, s in zip(mirrored, single)])
-    moved = norm([s - b for s, b in zip(single, before)])
+    error = _norm([m - s for m, s in zip(mirrored, single)])
+    moved = _norm([s - b for s, b in zip(single, before)])
     worst = max(float(np.abs(m - s).max()) for m, s in zip(mirrored, single))
     largest = max(float(np.abs(s - b).max()) for s, b in zip(single, before))
     return error / moved, worst / largest, single_logs, mirrored_logs
@@ -116,7 +119,8 @@ def test_each_replica_draws_its_own_rows_of_the_single_device_z():
     assert not np.allclose(a, b)
     # Every replica's copy of the seed state moved the same way.
     copies = [v.numpy() for v in model.seed_generator.state.value.values]
-    assert all(np.array_equal(c, copies[0]) for c in copies) and not np.array_equal(copies[0], state)
+    assert all(np.array_equal(c, copies[0]) for c in copies)
+    assert not np.array_equal(copies[0], state)
     model.seed_generator.state.assign(state)
     np.testing.assert_array_equal(np.concatenate([a, b]), model.draw_z(8).numpy())
 
@@ -270,7 +274,9 @@ JAX_CHECK = textwrap.dedent("""
     x = np.random.default_rng(3).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
     n1, single = step(base, start, x)
     n2, parallel = step(base.replace(strategy="data-parallel"), start, x)
-    norm = lambda arrays: float(np.sqrt(sum((np.asarray(a, np.float64) ** 2).sum() for a in arrays)))
+    def norm(arrays):
+        return float(np.sqrt(sum((np.asarray(a, np.float64) ** 2).sum() for a in arrays)))
+
     moved = norm([a - b for a, b in zip(single, start)])
     diff = norm([a - b for a, b in zip(single, parallel)])
     print(json.dumps({"replicas": [n1, n2], "moved": moved, "diff": diff}))
