@@ -79,6 +79,10 @@ class UpdateEMA(StepCallback):
         self.ema = ema
 
     def on_step_end(self, step):
+        # JAX's fit keeps the weights outside the variables mid-epoch; the
+        # EMA reads the variables, so put this step's weights back first.
+        if keras.backend.backend() == "jax":
+            self.model.jax_state_sync()
         self.ema.update(step)
 
 

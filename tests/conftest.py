@@ -44,10 +44,51 @@ def one_line_error(capsys, *fragments):
 
 
 def random_batch(n=8, z_dim=8, seed=0):
-    """(x, z) tensors: n images in [-1, 1] at 32 px and n codes."""
-    import tensorflow as tf
-
+    """(x, z) tensors of the backend: n images in [-1, 1] at 32 px and n codes."""
     rng = np.random.default_rng(seed)
     x = rng.uniform(-1, 1, (n, 32, 32, 3)).astype(np.float32)
     z = rng.normal(size=(n, z_dim)).astype(np.float32)
-    return tf.constant(x), tf.constant(z)
+    return keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(z)
+
+
+def gradients(fn, variables):
+    """Gradients of each scalar that fn() returns (a dict) with respect to
+    variables, on either backend: {name: [numpy array per variable]}, an
+    unconnected variable's gradient as zeros. fn is called once."""
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        with tf.GradientTape(persistent=True) as tape:
+            out = fn()
+        # Zeros by hand: TF's UnconnectedGradients.ZERO fails on Keras variables.
+        return {
+            name: [
+                np.zeros(v.shape, np.float32) if g is None else np.asarray(g)
+                for g, v in zip(tape.gradient(target, variables), variables)
+            ]
+            for name, target in out.items()
+        }
+    import jax
+
+    def pure(values):
+        # The variables read these values inside the scope: fn becomes a
+        # function of them that jax can differentiate.
+        with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            return fn()
+
+    out, vjp = jax.vjp(pure, [v.value for v in variables])
+    grads = {}
+    for name in out:
+        cotangent = {k: (jax.numpy.ones_like if k == name else jax.numpy.zeros_like)(t)
+                     for k, t in out.items()}
+        grads[name] = [np.asarray(g) for g in vjp(cotangent)[0]]
+    return grads
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked tensorflow_only / jax_only skip on the other backend."""
+    backend = keras.backend.backend()
+    for item in items:
+        for marker in ("tensorflow_only", "jax_only"):
+            if item.get_closest_marker(marker) and not marker.startswith(backend):
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: backend is {backend}"))
