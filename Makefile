@@ -42,11 +42,18 @@ train: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/ogan-tf samples --run $(RUN)
 
+# Everything on TensorFlow, then the core model, loss, training and
+# distribution tests again on JAX (the second backend, README "Scaling out").
+JAX_TESTS := tests/test_losses.py tests/test_networks.py tests/test_model.py \
+	tests/test_loss_variants.py tests/test_training.py tests/test_ema.py tests/test_distribute.py
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "not slow" $(JAX_TESTS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m "not slow"
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "not slow" $(JAX_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)

@@ -64,6 +64,16 @@ def dtype_policy(name):
 def set_speed_options(model, config):
     """Apply the settings that may change on resume and are not saved in the
     model: fused_step, XLA and synchronized BatchNorm."""
+    check_backend_options(config)
+    model.fused_step = config.fused_step
+    if config.jit_compile != "auto":  # "auto": as compile() resolved it
+        model.jit_compile = bool(config.jit_compile)
+    set_synchronized_batchnorm([model.generator, model.encoder], config.sync_batchnorm)
+    return model
+
+
+def check_backend_options(config):
+    """ConfigError where a setting needs another Keras backend."""
     import keras
 
     if config.fused_step and keras.backend.backend() != "tensorflow":
@@ -71,11 +81,6 @@ def set_speed_options(model, config):
             f"fused_step needs the TensorFlow backend (KERAS_BACKEND is "
             f"{keras.backend.backend()!r}); drop --fused-step"
         )
-    model.fused_step = config.fused_step
-    if config.jit_compile != "auto":  # "auto": as compile() resolved it
-        model.jit_compile = bool(config.jit_compile)
-    set_synchronized_batchnorm([model.generator, model.encoder], config.sync_batchnorm)
-    return model
 
 
 def fixed_z(config, n=81):
@@ -160,7 +165,12 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     if latest is None:
         config = load_preset(preset or DEFAULT_PRESET, **overrides)
         data.image_source(config)  # all checks before any file is touched
+        check_backend_options(config)
         placement = distribute.place(config)
+        # The run's seed also fixes the initial weights (same on every worker).
+        import keras
+
+        keras.utils.set_random_seed(config.seed)
         if not placement.is_chief:  # only the chief touches the run's files
             with placement.scope():
                 model = build_model(config)

@@ -15,6 +15,17 @@ if keras.backend.backend() == "tensorflow":
 
     split_cpu(CPU_DEVICES)
 
+if keras.backend.backend() == "jax":
+    import tempfile
+
+    import jax
+
+    # Many tests build the same tiny model and compile the same step: a
+    # compilation cache for this session compiles each program once.
+    jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="ogan-jax-cache-"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
 # A model small enough that a training step takes milliseconds on a CPU.
 TINY = ["--channels", "16", "--z-dim", "8", "--batch-size", "8", "--dataset-size", "256"]
 
@@ -76,7 +87,8 @@ def gradients(fn, variables):
         with keras.StatelessScope(state_mapping=list(zip(variables, values))):
             return fn()
 
-    out, vjp = jax.vjp(pure, [v.value for v in variables])
+    # jit: one compiled forward and backward instead of op-by-op dispatch.
+    out, vjp = jax.vjp(jax.jit(pure), [v.value for v in variables])
     grads = {}
     for name in out:
         cotangent = {k: (jax.numpy.ones_like if k == name else jax.numpy.zeros_like)(t)

@@ -23,8 +23,7 @@ from ogan_tf.errors import ConfigError
 
 from conftest import TINY, one_line_error
 
-on_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
-                           reason="tf.distribute runs on the TensorFlow backend")
+on_tf = pytest.mark.tensorflow_only  # tf.distribute runs on the TensorFlow backend
 TINY_CONFIG = dict(channels=16, z_dim=8, batch_size=8, dataset_size=64)
 
 
@@ -187,6 +186,15 @@ def test_strategy_errors_are_one_line_and_create_nothing(dirs, capsys, monkeypat
     runs, _, dir_args = dirs
     assert cli.main(["train", "--run", "e", *TINY, *args, *dir_args]) == 2
     one_line_error(capsys, *fragments)
+    assert not (runs / "e").exists()
+
+
+@pytest.mark.jax_only
+@pytest.mark.parametrize("strategy", ["mirrored", "multi-worker"])
+def test_tf_distribute_strategies_on_jax_are_one_line_errors(dirs, capsys, strategy):
+    runs, _, dir_args = dirs
+    assert cli.main(["train", "--run", "e", *TINY, "--strategy", strategy, *dir_args]) == 2
+    one_line_error(capsys, "tensorflow backend", "data-parallel")
     assert not (runs / "e").exists()
 
 

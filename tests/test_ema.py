@@ -1,5 +1,6 @@
 """Weight EMAs: the debiased average, swapping, saving beside checkpoints, resume."""
 
+import imageio.v3 as iio
 import keras
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from ogan_tf import cli, training
 from ogan_tf.ema import WeightEMA, debiased_decay
 from ogan_tf.errors import CheckpointError, ConfigError
-from ogan_tf.runs import RunDir, ema_weight_paths
+from ogan_tf.runs import RunDir, ema_weight_paths, load_checkpoint
 
 TINY_EMA = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256, log_every=4,
                 sample_every=4, checkpoint_every=4, keep_checkpoints=1,
@@ -85,3 +86,37 @@ def test_samples_cli_weights_flag(tmp_path, capsys):
     assert cli.main(["samples", *flags, "--weights", "raw"]) == 0
     assert cli.main(["samples", *flags, "--weights", "0.123"]) == 2
     assert "no weights '0.123'" in capsys.readouterr().err
+
+
+def test_mid_epoch_checkpoints_grids_and_averages_are_that_steps(tmp_path):
+    """A checkpoint, grid or EMA in the middle of a Keras epoch holds that
+    step's weights (JAX's fit keeps them outside the variables mid-epoch):
+    step 3 of a 6-step epoch equals the end of a run that stops at step 3."""
+    settings = dict(TINY_EMA, log_every=6, sample_every=3, checkpoint_every=3,
+                    keep_checkpoints=2)
+    runs = {}
+    for name, steps in (("long", 6), ("short", 3)):
+        samples = tmp_path / name / "samples"
+        run = training.start_run(tmp_path / name, samples, "e", "shapes",
+                                 dict(settings, steps=steps))
+        training.train(run, samples, verbose=0)
+        runs[name] = (RunDir(tmp_path / name, "e"), samples / "e", run.config)
+    assert runs["long"][0].checkpoint_steps() == [3, 6]
+
+    def saved(name, step, weights):
+        run_dir, _, config = runs[name]
+        path = run_dir.checkpoint_path(step)
+        model = load_checkpoint(path, config)
+        if weights != "raw":
+            model.load_weights(ema_weight_paths(path)[weights])
+        return model.get_weights()
+
+    for weights in ("raw", 0.5, 0.9):
+        mid, end = saved("long", 3, weights), saved("short", 3, weights)
+        for a, b in zip(mid, end):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        assert not all(np.allclose(a, b) for a, b in zip(mid, saved("long", 6, weights)))
+    grid = "random_step0000003.png"
+    diff = np.abs(iio.imread(runs["long"][1] / grid).astype(int)
+                  - iio.imread(runs["short"][1] / grid).astype(int))
+    assert diff.max() <= 1

@@ -199,3 +199,17 @@ def test_fresh_with_bad_settings_moves_nothing(dirs, capsys):
     one_line_error(capsys, "power of two")
     assert sorted(p.name for p in runs.iterdir()) == ["t"]
     assert RunDir(runs, "t").checkpoint_steps() == [10]
+
+
+@pytest.mark.jax_only
+def test_fused_step_on_jax_is_a_one_line_error_that_moves_nothing(dirs, capsys):
+    runs, samples, _ = dirs
+    assert train(dirs, "--steps", "10") == 0
+    capsys.readouterr()
+    for args in (["--fresh", "--fused-step"], ["--fused-step"]):  # a new run, a resumed one
+        assert train(dirs, "--steps", "20", *args) == 2
+        one_line_error(capsys, "fused_step needs the TensorFlow backend", "drop --fused-step")
+    assert sorted(p.name for p in runs.iterdir()) == ["t"]
+    assert sorted(p.name for p in samples.iterdir()) == ["t"]
+    assert RunDir(runs, "t").checkpoint_steps() == [10]
+    assert json.loads((runs / "t" / "config.json").read_text())["steps"] == 10
