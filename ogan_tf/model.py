@@ -154,8 +154,8 @@ class OGAN(keras.Model):
             raise ValueError(f"unknown gan_loss {gan_loss!r} or encoder_term {encoder_term!r}")
         self.gan_loss = gan_loss
         self.encoder_term = encoder_term
-        # State: z is drawn in the step from this generator, whose state
-        # is a model variable (saved with the checkpoint, so resume goes on).
+        # State: z is drawn in the step from this generator; its state is
+        # saved with the model (save_own_variables), so a resumed run goes on.
         self.seed_generator = keras.random.SeedGenerator(seed, name="z_seed")
         self.t1_tracker = keras.metrics.Mean(name="t1")
         self.z_corr_tracker = keras.metrics.Mean(name="z_corr")
@@ -289,6 +289,20 @@ class OGAN(keras.Model):
         # the logged loss back). Keras does this for compiled losses only.
         replicas, _ = replica_position()
         return loss / replicas if replicas > 1 else loss
+
+    # Keras saves no SeedGenerator state: without this entry a resumed run
+    # would draw again the z of steps 1, 2, ... (files from before it load so).
+    Z_STATE_KEY = "z_seed_state"
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        store[self.Z_STATE_KEY] = ops.convert_to_numpy(self.seed_generator.state.value)
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        if self.Z_STATE_KEY in keys:
+            self.seed_generator.state.assign(ops.convert_to_numpy(store[self.Z_STATE_KEY]))
+        super().load_own_variables({k: store[k] for k in keys if k != self.Z_STATE_KEY})
 
     def get_config(self):
         return {

@@ -85,6 +85,22 @@ def test_call_draws_fresh_z_each_step_from_the_seed_generator():
     assert np.allclose(np.asarray(again(x)["z"]), z1)
 
 
+def test_saved_model_keeps_the_z_seed_state(tmp_path):
+    """A loaded checkpoint draws the z the saved model would draw next, not
+    again the first z; files without the state start from the seed."""
+    model = tiny_ogan()
+    x, _ = batch()
+    first = np.asarray(model(x)["z"])
+    model.save(tmp_path / "m.keras")
+    expected = np.asarray(model(x)["z"])
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert np.allclose(np.asarray(loaded(x)["z"]), expected)
+    assert not np.allclose(expected, first)
+    old_file = tiny_ogan()
+    old_file.load_own_variables({})
+    assert np.allclose(np.asarray(old_file(x)["z"]), first)
+
+
 def test_config_round_trip_gives_identical_outputs():
     model = tiny_ogan("sm_4x4", rho_weight=0.7, seed=3)
     clone = OGAN.from_config(model.get_config())

@@ -43,6 +43,7 @@ def test_resume_continues_steps_with_optimizer_state(dirs):
     training.train(first, samples)
     saved_opt = [np.array(v) for v in first.model.optimizer.variables]
     saved_weights = first.model.get_weights()
+    saved_z_state = np.array(first.model.seed_generator.state.value)
 
     messages = []
     second = training.start_run(runs, samples, "r", "shapes",
@@ -54,6 +55,9 @@ def test_resume_continues_steps_with_optimizer_state(dirs):
         assert np.array_equal(np.array(restored), saved)
     for restored, saved in zip(second.model.get_weights(), saved_weights):
         assert np.array_equal(restored, saved)
+    # The z draws go on from step 20's state, not again from the seed.
+    assert np.array_equal(np.array(second.model.seed_generator.state.value), saved_z_state)
+    assert saved_z_state.any()
     # RMSprop's slots are not empty: the state really is restored, not fresh zeros
     assert any(np.abs(v).sum() > 0 for v in saved_opt[2:])
 
