@@ -16,13 +16,17 @@ if keras.backend.backend() == "tensorflow":
     split_cpu(CPU_DEVICES)
 
 if keras.backend.backend() == "jax":
+    import atexit
+    import shutil
     import tempfile
 
     import jax
 
     # Many tests build the same tiny model and compile the same step: a
     # compilation cache for this session compiles each program once.
-    jax.config.update("jax_compilation_cache_dir", tempfile.mkdtemp(prefix="ogan-jax-cache-"))
+    _cache = tempfile.mkdtemp(prefix="ogan-jax-cache-")
+    atexit.register(shutil.rmtree, _cache, ignore_errors=True)
+    jax.config.update("jax_compilation_cache_dir", _cache)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
