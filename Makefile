@@ -5,24 +5,25 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 DATA   ?=
+PRESET ?=
 RUN    ?= $(or $(notdir $(patsubst %/,%,$(DATA))),shapes)
 STEPS  ?=
 FRESH  ?=
 ARGS   ?=
 
 # No DATA: a new run uses the offline default preset, an existing run its own.
-TRAIN_FLAGS := $(if $(DATA),--data $(DATA)) --run $(RUN) $(if $(STEPS),--steps $(STEPS)) $(if $(FRESH),--fresh) $(ARGS)
+TRAIN_FLAGS := $(if $(DATA),--data $(DATA)) $(if $(PRESET),--preset $(PRESET)) --run $(RUN) $(if $(STEPS),--steps $(STEPS)) $(if $(FRESH),--fresh) $(ARGS)
 # Data sets on disk: DATA=<preset or path>, RES=128|256, VARIANT=dcgan_5x5|sm_4x4,
 # DATA_DIR=<data root> (default $$OGAN_DATA_DIR, else ~/ogan_data).
 RES      ?=
 VARIANT  ?=
 DATA_DIR ?=
 TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARIANT)) $(if $(DATA_DIR),--data-dir $(DATA_DIR))
-# Scaling out (README "Scaling out"): STRATEGY=mirrored|multi-worker|data-parallel
+# Scaling out (docs/scaling.md): STRATEGY=mirrored|multi-worker|data-parallel
 STRATEGY ?=
 TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
-.PHONY: install train samples test test-fast clean-venv bench bench-data
+.PHONY: install train samples test test-fast clean-venv bench bench-data readme-picture
 
 # BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,default,bf16,fused,fastest
 BENCH_ARGS ?=
@@ -42,18 +43,16 @@ train: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/ogan-tf samples --run $(RUN)
 
-# Everything on TensorFlow, then the core model, loss, training and
-# distribution tests again on JAX (the second backend, README "Scaling out").
-JAX_TESTS := tests/test_losses.py tests/test_networks.py tests/test_model.py \
-	tests/test_loss_variants.py tests/test_training.py tests/test_ema.py tests/test_distribute.py
-
+# Everything on TensorFlow, then the tests marked both_backends (model,
+# losses, training) again on JAX; tensorflow_only / jax_only tests skip on
+# the other backend (tests/conftest.py).
 test: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "not slow" $(JAX_TESTS)
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and not slow"
 
 test-fast: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m "not slow"
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "not slow" $(JAX_TESTS)
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and not slow"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)
@@ -78,3 +77,9 @@ evaluate: $(STAMP)
 
 claims: $(STAMP)
 	$(BIN)/ogan-tf claims $(if $(STEPS),--steps $(STEPS)) $(ARGS)
+
+# The README's picture: the default run's random, reconstruction and
+# interpolation grids side by side (trains the run first if it has none).
+readme-picture: $(STAMP)
+	$(BIN)/ogan-tf train --run $(RUN)
+	$(BIN)/python docs/make_picture.py --run $(RUN) -o docs/images/default_run.png

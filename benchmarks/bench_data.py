@@ -11,7 +11,7 @@ medians are reported, so that each ratio compares figures taken close
 together on a machine whose load drifts):
   - the training step of OGAN at 128 px, the author's dcgan_5x5 settings
     (z_dim 128, batch 64): images/s that fit consumes;
-  - data.training_dataset on each set at 128 px: images/s delivered;
+  - data.pipeline.training_dataset on each set at 128 px: images/s delivered;
   - a plain loader as the author's img_generator: one file read, decoded,
     cropped and resized at a time in Python, batched with numpy.
 A benchmark, not a test: it asserts nothing; the goal is pipeline >= 3x step
@@ -33,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from ogan_tf import data  # noqa: E402
+from ogan_tf.data import pipeline  # noqa: E402
+from ogan_tf.data.shapes import make_shapes  # noqa: E402
+from ogan_tf.data.sources import open_source  # noqa: E402
 from ogan_tf.config import load_preset  # noqa: E402
 
 RES = 128
@@ -46,7 +48,7 @@ def textured_shapes(n, height, width, seed):
     out = []
     for lo in range(0, n, 64):
         k = min(64, n - lo)
-        shapes, _ = data.make_shapes(k, side, seed + lo)
+        shapes, _ = make_shapes(k, side, seed + lo)
         low = rng.uniform(0, 1, (k, 8, 8, 3)).astype(np.float32)
         for i in range(k):
             texture = np.asarray(Image.fromarray((low[i] * 255).astype(np.uint8)).resize(
@@ -84,13 +86,14 @@ def build_fixtures(root, n_jpeg, n_webp):
 
 
 class PipelineRate:
-    """Images/s that data.training_dataset delivers; the pipeline is built and
+    """Images/s that pipeline.training_dataset delivers; the pipeline is built and
     warmed up once (tf.data's AUTOTUNE ramps up), then timed per call."""
 
     def __init__(self, config, seconds, warmup=5.0):
         self.seconds = seconds
-        self.it = iter(data.training_dataset(config, data.DataStats(lambda m: None),
-                                             log=lambda m: None))
+        self.it = iter(pipeline.training_dataset(open_source(config), config,
+                                                 pipeline.DataStats(lambda m: None),
+                                                 log=lambda m: None))
         began = time.perf_counter()
         while time.perf_counter() - began < warmup:
             next(self.it)
@@ -130,7 +133,7 @@ def step_rate(steps):
     """Images/s consumed by OGAN's fit step, 128 px dcgan_5x5, author settings."""
     import tensorflow as tf
 
-    from ogan_tf.training import build_model
+    from ogan_tf.train.training import build_model
 
     config = load_preset("lsun_church")
     model = build_model(config)
@@ -158,7 +161,7 @@ def main():
 
     import tensorflow as tf
 
-    from ogan_tf.sources import open_lmdb
+    from ogan_tf.data.sources import open_lmdb
 
     jpeg_dir, lmdb_dir = build_fixtures(Path(args.workdir), args.jpegs, args.webps)
     gpus = tf.config.list_physical_devices("GPU")

@@ -10,7 +10,7 @@ memory). Both read float32 batches from a host numpy array of random images
 is the median over timed runs of `steps` steps after one warm-up run
 (compilation); each row is printed as one JSON line.
 
-keras modes (our package, ogan_tf.training):
+keras modes (our package, ogan_tf.train.training):
   fit_f32       build_model + fit_steps (our run callbacks), float32 (default)
   fit_bf16      the same with precision=mixed_bfloat16
   sync_bf16     fit_bf16 plus a callback overriding on_train_batch_end (as
@@ -53,7 +53,7 @@ def bench_keras(args):
     import keras
 
     from ogan_tf.config import Config
-    from ogan_tf.training import build_model, fit_steps
+    from ogan_tf.train.training import build_model, fit_steps
 
     backend = keras.backend.backend()
     x = host_images(args.batch * args.steps, args.res)
@@ -131,7 +131,7 @@ def _jax_device():
 
 # --- the plain PyTorch port ------------------------------------------------------
 def torch_networks(res, z_dim, torch):
-    """The author's DCGAN 5x5 G and E (as ogan_tf.networks), NCHW."""
+    """The author's DCGAN 5x5 G and E (as ogan_tf.core.networks), NCHW."""
     nn = torch.nn
     num_layers = int(math.log2(res)) - 3
     widest = res * 8

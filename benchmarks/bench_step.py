@@ -10,7 +10,7 @@ not mix):
            same G and E, three E passes, one GradientTape, one summed loss,
            RMSprop, a tf.function, float32. It shares only the networks and
            the input pipeline with the package.
-  default  our path, ogan_tf.training: build_model + fit_steps (Keras fit)
+  default  our path, ogan_tf.train.training: build_model + fit_steps (Keras fit)
            with the default Config (the author's computation).
   bf16     default + precision=mixed_bfloat16
   fused    default + fused_step=true
@@ -76,7 +76,7 @@ def plain_step_fn(config):
     import keras
     import tensorflow as tf
 
-    from ogan_tf.networks import build_encoder, build_generator
+    from ogan_tf.core.networks import build_encoder, build_generator
 
     args = (config.resolution, config.z_dim, config.variant, config.channels)
     G, E = build_generator(*args), build_encoder(*args)
@@ -135,7 +135,7 @@ def time_plain(config, dataset, steps, runs):
 
 # --- (b), (c) our fit path -------------------------------------------------------
 def time_fit(config, dataset, steps, runs):
-    from ogan_tf.training import build_model
+    from ogan_tf.train.training import build_model
 
     return time_fit_model(build_model(config), dataset, steps, runs)
 
@@ -144,10 +144,11 @@ def child(mode, resolution, batch, steps, warmup, repeats):
     """Measure one mode at one size; print one JSON line."""
     import tensorflow as tf
 
-    from ogan_tf import data
+    from ogan_tf.data.pipeline import training_dataset
+    from ogan_tf.data.sources import open_source
 
     config = bench_config(resolution, batch, "default" if mode == "plain" else mode)
-    dataset = data.training_dataset(config)
+    dataset = training_dataset(open_source(config), config)
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timer = time_plain if mode == "plain" else time_fit
     seconds, cpu = timer(config, dataset, steps, warmup + repeats)
@@ -168,14 +169,16 @@ def child(mode, resolution, batch, steps, warmup, repeats):
 def grid_cost(steps):
     """Share of training time the sample grids take at the default preset's
     interval: one SampleGrids.write against sample_every training steps."""
-    from ogan_tf import data
+    from ogan_tf.data.pipeline import training_dataset
+    from ogan_tf.data.sources import open_source
     from ogan_tf.config import DEFAULT_PRESET, load_preset
-    from ogan_tf.training import build_model, sample_grids
+    from ogan_tf.train.training import build_model
+    from ogan_tf.use.grids import sample_grids
     import tempfile
 
     config = load_preset(DEFAULT_PRESET, dataset_size=1024)
     model = build_model(config)
-    (seconds, cpu) = time_fit_model(model, data.training_dataset(config), steps, 3)
+    (seconds, cpu) = time_fit_model(model, training_dataset(open_source(config), config), steps, 3)
     step_s, step_cpu = statistics.median(seconds[1:]) / steps, statistics.median(cpu[1:]) / steps
     with tempfile.TemporaryDirectory() as tmp:
         writer = sample_grids(config, tmp, "bench")
@@ -199,7 +202,7 @@ def time_fit_model(model, dataset, steps, runs):
     """(wall seconds, CPU seconds) of each `steps`-step Keras epoch of our fit."""
     import keras
 
-    from ogan_tf.training import fit_steps
+    from ogan_tf.train.training import fit_steps
 
     times = []
 

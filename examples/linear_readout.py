@@ -72,7 +72,7 @@ def main():
 
     import numpy as np
 
-    from ogan_tf import data
+    from ogan_tf.data.shapes import make_shapes
     from ogan_tf.runs import RunDir
 
     run = RunDir(args.runs_dir, args.run)
@@ -80,7 +80,7 @@ def main():
     export = run.path / "export"
     if not (export / "encoder.keras").is_file():
         sys.exit(f"no {export}/encoder.keras: run `ogan-tf export --run {args.run}` first")
-    images, factors = data.make_shapes(args.n, config.resolution, seed=20_190_202)
+    images, factors = make_shapes(args.n, config.resolution, seed=20_190_202)
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "shapes.npz"
         np.savez(npz, images=images, **factors)

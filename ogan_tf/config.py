@@ -1,13 +1,22 @@
-"""One frozen dataclass holds every setting; presets live in experiments/.
+"""Every setting of a run, each defined once; presets; what --data names.
+
+A setting is one field of the frozen ``Config`` below, declared with
+``setting(...)``: its default, help text, check, and whether a run keeps it
+for life (``fixed``). The CLI's override flags, the validation and
+``FIXED_FOR_RUN`` are all made from these declarations; adding a setting is
+adding a field.
 
 A preset is a small TOML file ``experiments/<name>.toml`` whose keys are
-Config fields. ``load_preset(name, **overrides)`` reads it and applies
+Config fields; ``base = "<other preset>"`` starts from another preset's
+values. ``load_preset(name, **overrides)`` reads it and applies
 command-line overrides; the result is validated once, here.
 """
 
 import dataclasses
 import json
 import math
+import os
+import re
 import tomllib
 from pathlib import Path
 
@@ -15,45 +24,116 @@ from .errors import ConfigError
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
 DEFAULT_PRESET = "shapes"  # the offline default data set
+FOLDER_PRESET = "folder"  # what --data <path> trains with unless --preset says otherwise
 
 # Network variants, name -> (kernel size, self-modulated BN in G)
 VARIANTS = {
     "dcgan_5x5": (5, False),  # o_gan_celeba.py / o_gan_lsun.py
     "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
 }
-
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
-# float32 in all of them (losses.py sees float32 codes and images).
+# float32 in all of them (core/losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# losses.GAN_LOSSES and losses.ENCODER_TERMS (named here: no keras import)
+# core.losses.GAN_LOSSES and core.losses.ENCODER_TERMS (named here: no keras import)
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
-STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # distribute.py
+STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
+GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
+DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords")  # read by data/sources.py
+EXPORT_CHOICES = ("keras", "all", "none")
 
 MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
 
 
+# Checks: each takes (name, value) and raises ConfigError saying what to use.
+def positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def int_at_least(low, why=""):
+    def check(name, value):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{name} must be an integer >= {low}{why}, got {value!r}")
+    return check
+
+
+def non_negative(name, value):
+    if not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{name} must be >= 0, got {value!r}")
+
+
+def positive(name, value):
+    if not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigError(f"{name} must be > 0, got {value!r}")
+
+
+def in_unit_interval(name, value):
+    if not isinstance(value, (int, float)) or not 0 < value < 1:
+        raise ConfigError(f"{name} must be in (0, 1), got {value!r}")
+
+
+def boolean(name, value):
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def one_of(*choices):
+    def check(name, value):
+        if value not in choices:
+            raise ConfigError(f"unknown {name} {value!r}; use one of: "
+                              f"{', '.join(map(str, choices))}")
+    check.choices = choices
+    return check
+
+
+def text(name, value):
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, got {value!r}")
+
+
+def ema_decay_list(name, value):
+    for decay in value:
+        if not isinstance(decay, (int, float)) or not 0 < decay < 1:
+            raise ConfigError(f"{name} must each be in (0, 1), got {decay!r}")
+    if len(set(value)) != len(value):
+        raise ConfigError(f"{name} has a repeated value: {value}")
+
+
+def optional(check):
+    def optional_check(name, value):
+        if value is not None:
+            check(name, value)
+    return optional_check
+
+
+def setting(default, help, check, fixed=False, flag=True):
+    """A Config field. help: what it is (the CLI flag's help); check(name,
+    value) raises ConfigError; fixed: a run keeps it for life (a resume with
+    another value is refused); flag: the train command has --<name>."""
+    return dataclasses.field(
+        default=default, metadata={"help": help, "check": check, "fixed": fixed, "flag": flag}
+    )
+
+
+def check_resolution(name, value):
+    if not isinstance(value, int) or value < MIN_RESOLUTION or value & (value - 1):
+        raise ConfigError(f"{name} {value} is not a power of two >= {MIN_RESOLUTION}; "
+                          "use 32, 64, 128, 256, ...")
+
+
+def check_z_dim(name, value):
+    if not isinstance(value, int) or value < MIN_Z_DIM:
+        raise ConfigError(f"{name} {value} is below {MIN_Z_DIM}: the correlation term needs "
+                          "at least 3 dimensions; use e.g. 32, 64 or 128")
+
+
 def check_geometry(resolution, z_dim, variant="dcgan_5x5", channels=None):
     """Raise ConfigError, saying what to do, for settings G/E can't be built with."""
-    if variant not in VARIANTS:
-        raise ConfigError(
-            f"unknown variant {variant!r}; use one of: {', '.join(VARIANTS)}"
-        )
-    if (
-        not isinstance(resolution, int)
-        or resolution < MIN_RESOLUTION
-        or resolution & (resolution - 1)
-    ):
-        raise ConfigError(
-            f"resolution {resolution} is not a power of two >= {MIN_RESOLUTION}; "
-            "use 32, 64, 128, 256, ..."
-        )
-    if not isinstance(z_dim, int) or z_dim < MIN_Z_DIM:
-        raise ConfigError(
-            f"z_dim {z_dim} is below {MIN_Z_DIM}: the correlation term needs at "
-            "least 3 dimensions; use e.g. 32, 64 or 128"
-        )
+    one_of(*VARIANTS)("variant", variant)
+    check_resolution("resolution", resolution)
+    check_z_dim("z_dim", z_dim)
     num_layers = int(math.log2(resolution)) - 3
     if channels is not None and (channels < 2**num_layers or channels % 2**num_layers):
         raise ConfigError(
@@ -64,137 +144,106 @@ def check_geometry(resolution, z_dim, variant="dcgan_5x5", channels=None):
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    # What to train on
-    preset: str = DEFAULT_PRESET  # name of the experiments/ file it came from
-    dataset: str = "shapes"
-    dataset_size: int = 50000  # images generated for "shapes"
-    resolution: int = 32
-    # Networks (VARIANTS); channels None = the author's img * 8
-    variant: str = "dcgan_5x5"
-    z_dim: int = 128
-    channels: int | None = None
-    # The algorithm: the author's loss and optimizer
-    rho_weight: float = 0.5
-    qp_weight: float = 0.25
-    learning_rate: float = 1e-4
-    rmsprop_rho: float = 0.99
-    batch_size: int = 64
-    seed: int = 0
-    # Schedule (in steps)
-    steps: int = 2400
-    log_every: int = 100  # one Keras epoch; one metrics.jsonl row
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 3
-    # Grids: reconstruction is G(recon_scale * N(E(x)))
-    recon_scale: float = 0.9
-    interpolation_steps: int = 10
-    # Weight EMAs (the author's 256 px script: 0.999 and 0.9999). Each decay
-    # keeps a moving average of all G and E weights, saved beside every
-    # checkpoint; grids and exports use the first one. () = none (128 px).
-    ema_decays: tuple = ()
-    # Speed (README "Speed"). The defaults compute exactly the author's step.
-    precision: str = "float32"  # PRECISIONS; mixed_float16 adds loss scaling (GPUs)
-    fused_step: bool = False  # one E pass on G(z) serves both players (TF backend)
-    jit_compile: bool | str = "auto"  # XLA: "auto" = Keras' choice (on with a GPU)
-    # Data on disk (dataset "folder", "lmdb", "tfrecords" or "auto" = detect;
-    # see data.py). data_path: relative to the data root (data_dir, else
-    # $OGAN_DATA_DIR, else ~/ogan_data) or absolute. data_source: how to get
-    # the data, shown when it is missing. crop_max: the square centre crop's
-    # side is min(crop_max, h, w), 0 = min(h, w) (the author: 256 on LSUN).
-    # jpeg_draft: decode JPEGs at a reduced DCT scale that still covers the
-    # crop (2-8x faster on large JPEGs; False = full decode, as the author).
-    data_path: str = ""
-    data_dir: str = ""
-    data_source: str = ""
-    crop_max: int = 0
-    jpeg_draft: bool = True
-    # Loss variants (losses.GAN_LOSSES, losses.ENCODER_TERMS), to test the
-    # article's claims; the defaults are the author's. rho_weight weighs the
-    # encoder term whichever it is.
-    gan_loss: str = "qp"
-    encoder_term: str = "rho"
-    # Evaluation (metrics.evaluate) every eval_every steps into metrics.jsonl;
-    # 0 = off. FID needs the InceptionV3 weights file (see metrics.py).
-    eval_every: int = 0
-    eval_images: int = 1000
-    eval_fid: bool = False
-    # TensorBoard scalars and grids in runs/<run>/tensorboard/.
-    tensorboard: bool = False
-    # runs/<run>/export/ when training ends (export.py): "keras" (the .keras
-    # files, under a second), "all" (+ TF SavedModels, a few seconds) or "none".
-    export_at_end: str = "keras"
-    # Scaling out (distribute.py, README "Scaling out"): none, mirrored,
-    # multi-worker (TensorFlow) or data-parallel (JAX). batch_size is the
-    # global batch, split over the replicas. sync_batchnorm: BN statistics of
-    # the global batch on every replica (the author's, with one device per
-    # run) instead of each replica's own rows. Both may change on resume.
-    strategy: str = "none"
-    sync_batchnorm: bool = False
+    # What to train on ---------------------------------------------------
+    preset: str = setting(DEFAULT_PRESET, "the experiments/ preset the run started from",
+                          text, fixed=True, flag=False)
+    dataset: str = setting(
+        "shapes", "shapes (generated in-process) or a format on disk: auto (detect), "
+        "folder, lmdb, tfrecords", one_of(*GENERATED_DATASETS, *DISK_FORMATS),
+        fixed=True, flag=False)
+    dataset_size: int = setting(50000, "images generated for the shapes data set",
+                                positive_int, fixed=True)
+    resolution: int = setting(32, "image side in pixels (a power of two >= 32)",
+                              check_resolution, fixed=True)
+    # Data on disk: data_path is relative to the data root (data_dir, else
+    # $OGAN_DATA_DIR, else ~/ogan_data) or absolute.
+    data_path: str = setting("", "where a data set on disk is, relative to the data root "
+                             "or absolute", text, fixed=True, flag=False)
+    data_dir: str = setting("", "the data root preset data paths are relative to "
+                            "(default $OGAN_DATA_DIR, else ~/ogan_data)", text)
+    data_source: str = setting("", "how to get the data set, shown when it is missing",
+                               text, flag=False)
+    crop_max: int = setting(
+        0, "side of the square centre crop: min(crop_max, h, w); 0 = min(h, w) "
+        "(the author: 256 on LSUN)", int_at_least(0), fixed=True)
+    jpeg_draft: bool = setting(
+        True, "decode JPEGs at a reduced scale that still covers the crop (2-8x faster "
+        "on large JPEGs); off decodes them in full, as the author", boolean)
+    # Networks -----------------------------------------------------------
+    variant: str = setting("dcgan_5x5", "network variant: dcgan_5x5 (the author's DCGAN) "
+                           "or sm_4x4 (4x4 kernels, self-modulated BN in G)",
+                           one_of(*VARIANTS), fixed=True)
+    z_dim: int = setting(128, "code and noise width", check_z_dim, fixed=True)
+    channels: int | None = setting(None, "widest layer's channels (default: the author's "
+                                   "resolution * 8)", optional(positive_int), fixed=True)
+    # The algorithm: the author's loss and optimizer -------------------------
+    rho_weight: float = setting(0.5, "weight of the encoder term rho(z, E(G(z))) "
+                                "(lambda_2: 0.5 at 128 px, 1.0 at 256 px)", non_negative,
+                                fixed=True)
+    qp_weight: float = setting(0.25, "factor of the GAN-QP penalty", non_negative, fixed=True)
+    learning_rate: float = setting(1e-4, "RMSprop learning rate", positive, fixed=True)
+    rmsprop_rho: float = setting(0.99, "RMSprop's decay of the squared-gradient average",
+                                 in_unit_interval, fixed=True)
+    batch_size: int = setting(64, "images per step (the global batch under a strategy)",
+                              int_at_least(2, " (BatchNorm needs a batch)"), fixed=True)
+    seed: int = setting(0, "seed of the initial weights, the z draws and the data order",
+                        int_at_least(0), fixed=True)
+    # Loss variants, to test the article's claims; the defaults are the author's.
+    gan_loss: str = setting("qp", "GAN loss around the rho term: qp (the author's GAN-QP), "
+                            "hinge or ns (non-saturating)", one_of(*GAN_LOSS_NAMES),
+                            fixed=True)
+    encoder_term: str = setting("rho", "encoder term: rho (the article's) or mse "
+                                "(||z - E(G(z))||^2, which the article says fails)",
+                                one_of(*ENCODER_TERM_NAMES), fixed=True)
+    # Schedule (in steps) --------------------------------------------------
+    steps: int = setting(2400, "train up to this step", positive_int)
+    log_every: int = setting(100, "steps per Keras epoch and metrics.jsonl row", positive_int)
+    sample_every: int = setting(500, "steps between sample grids", positive_int)
+    checkpoint_every: int = setting(500, "steps between checkpoints", positive_int)
+    keep_checkpoints: int = setting(3, "newest checkpoints kept", positive_int)
+    # Grids: reconstruction is G(recon_scale * N(E(x))) ---------------------
+    recon_scale: float = setting(0.9, "s in reconstructions G(s * N(E(x)))", positive)
+    interpolation_steps: int = setting(10, "decoded mixes per interpolation row",
+                                       int_at_least(8))
+    # Weight EMAs (the author's 256 px script: 0.999 and 0.9999), saved beside
+    # every checkpoint; grids and exports use the first one.
+    ema_decays: tuple = setting((), "decays of the weight EMAs, comma-separated "
+                                "(e.g. 0.999,0.9999); none by default", ema_decay_list,
+                                fixed=True)
+    # Speed (benchmarks/README.md). The defaults compute exactly the author's step.
+    precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
+                             "(mixed_float16 adds loss scaling, for GPUs)",
+                             one_of(*PRECISIONS), fixed=True)
+    fused_step: bool = setting(False, "one E pass on G(z) serves both players, same "
+                               "gradients (TensorFlow backend)", boolean)
+    jit_compile: bool | str = setting("auto", "XLA: auto (Keras' choice: on with a GPU, off "
+                                      "on CPU), on, off", one_of("auto", True, False))
+    # Evaluation and monitoring --------------------------------------------
+    eval_every: int = setting(0, "steps between evaluations into metrics.jsonl (0 = off)",
+                              int_at_least(0))
+    eval_images: int = setting(1000, "held-out images per evaluation", int_at_least(2))
+    eval_fid: bool = setting(False, "FID in evaluations during training (needs the "
+                             "InceptionV3 weights file)", boolean)
+    tensorboard: bool = setting(False, "TensorBoard scalars and grids in "
+                                "runs/<run>/tensorboard/", boolean)
+    export_at_end: str = setting("keras", "runs/<run>/export/ when training ends: keras "
+                                 "(the .keras files), all (+ TF SavedModels) or none",
+                                 one_of(*EXPORT_CHOICES))
+    # Scaling out (docs/scaling.md) ------------------------------------------
+    strategy: str = setting(
+        "none", "none (one device); mirrored (TensorFlow, all local GPUs); multi-worker "
+        "(TensorFlow, several machines, cluster from $TF_CONFIG); data-parallel (JAX, all "
+        "devices). --batch-size is the global batch", one_of(*STRATEGY_NAMES))
+    sync_batchnorm: bool = setting(False, "BatchNorm statistics over the global batch on "
+                                   "every replica (default: each replica's own rows)",
+                                   boolean)
 
     def __post_init__(self):
-        check_geometry(self.resolution, self.z_dim, self.variant, self.channels)
-        positive = (
-            "dataset_size", "batch_size", "steps", "log_every", "sample_every",
-            "checkpoint_every", "keep_checkpoints", "interpolation_steps",
-        )
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if self.batch_size < 2:
-            raise ConfigError("batch_size must be at least 2 (BatchNorm needs a batch)")
-        if self.interpolation_steps < 8:
-            raise ConfigError("interpolation_steps must be at least 8")
-        for name in ("rho_weight", "qp_weight"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("learning_rate", "recon_scale"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        object.__setattr__(self, "ema_decays", tuple(float(d) for d in self.ema_decays))
-        for decay in self.ema_decays:
-            if not 0 < decay < 1:
-                raise ConfigError(f"ema_decays must each be in (0, 1), got {decay}")
-        if len(set(self.ema_decays)) != len(self.ema_decays):
-            raise ConfigError(f"ema_decays has a repeated value: {self.ema_decays}")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"unknown precision {self.precision!r}; use one of: {', '.join(PRECISIONS)}"
-            )
-        if not isinstance(self.fused_step, bool):
-            raise ConfigError(f"fused_step must be true or false, got {self.fused_step!r}")
-        if self.jit_compile not in (True, False, "auto"):
-            raise ConfigError(
-                f"jit_compile must be true, false or \"auto\", got {self.jit_compile!r}"
-            )
-        if not isinstance(self.crop_max, int) or self.crop_max < 0:
-            raise ConfigError(f"crop_max must be an integer >= 0, got {self.crop_max!r}")
-        if self.gan_loss not in GAN_LOSS_NAMES:
-            raise ConfigError(
-                f"unknown gan_loss {self.gan_loss!r}; use one of: {', '.join(GAN_LOSS_NAMES)}"
-            )
-        if self.encoder_term not in ENCODER_TERM_NAMES:
-            raise ConfigError(
-                f"unknown encoder_term {self.encoder_term!r}; use one of: "
-                f"{', '.join(ENCODER_TERM_NAMES)}"
-            )
-        if not isinstance(self.eval_every, int) or self.eval_every < 0:
-            raise ConfigError(f"eval_every must be 0 (off) or a positive integer, "
-                              f"got {self.eval_every!r}")
-        if not isinstance(self.eval_images, int) or self.eval_images < 2:
-            raise ConfigError(f"eval_images must be an integer >= 2, got {self.eval_images!r}")
-        if self.export_at_end not in ("keras", "all", "none"):
-            raise ConfigError(f"export_at_end must be keras, all or none, "
-                              f"got {self.export_at_end!r}")
-        if self.strategy not in STRATEGY_NAMES:
-            raise ConfigError(f"unknown strategy {self.strategy!r}; use one of: "
-                              f"{', '.join(STRATEGY_NAMES)}")
-        if not isinstance(self.sync_batchnorm, bool):
-            raise ConfigError(f"sync_batchnorm must be true or false, "
-                              f"got {self.sync_batchnorm!r}")
-        if not 0 < self.rmsprop_rho < 1:
-            raise ConfigError(f"rmsprop_rho must be in (0, 1), got {self.rmsprop_rho}")
+        object.__setattr__(self, "ema_decays", tuple(
+            float(d) if isinstance(d, (int, float)) else d for d in self.ema_decays))
+        for field in dataclasses.fields(self):
+            field.metadata["check"](field.name, getattr(self, field.name))
+        check_geometry(self.resolution, self.z_dim, self.variant, self.channels)  # channels
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -215,24 +264,27 @@ class Config:
     def replace(self, **changes):
         return self.from_dict({**self.to_dict(), **changes})
 
+    @property
+    def on_disk(self):
+        """True for a data set read from disk (not generated in-process)."""
+        return self.dataset in DISK_FORMATS
 
+
+SETTINGS = {f.name: f for f in dataclasses.fields(Config)}
 # Settings that define the model and its training: a run keeps them for life.
 # Everything else (steps, intervals, grid options) may change on resume.
-FIXED_FOR_RUN = (
-    "preset", "dataset", "dataset_size", "resolution", "variant", "z_dim",
-    "channels", "rho_weight", "qp_weight", "learning_rate", "rmsprop_rho",
-    "batch_size", "seed", "ema_decays", "precision",
-    "data_path", "crop_max",
-    "gan_loss", "encoder_term",
-)
+FIXED_FOR_RUN = tuple(name for name, f in SETTINGS.items() if f.metadata["fixed"])
 
 
+# Presets -----------------------------------------------------------------
 def preset_names():
     return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
 
 
-def load_preset(name, **overrides):
-    """Config from experiments/<name>.toml with overrides (None = not given)."""
+def preset_values(name, _seen=()):
+    """The settings of experiments/<name>.toml, its base preset's first."""
+    if name in _seen:
+        raise ConfigError(f"presets {' -> '.join((*_seen, name))} name each other as base")
     path = EXPERIMENTS_DIR / f"{name}.toml"
     if not path.is_file():
         raise ConfigError(
@@ -243,6 +295,67 @@ def load_preset(name, **overrides):
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"preset file {path} is not valid TOML: {err}") from None
     values.pop("description", None)
+    base = values.pop("base", None)
+    return {**(preset_values(base, (*_seen, name)) if base else {}), **values}
+
+
+def preset_description(name):
+    return tomllib.loads((EXPERIMENTS_DIR / f"{name}.toml").read_text()).get("description", "")
+
+
+def load_preset(name, **overrides):
+    """Config from experiments/<name>.toml with overrides (None = not given)."""
+    values = preset_values(name)
     values["preset"] = name
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Config.from_dict(values)
+
+
+# What --data names ---------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class DataChoice:
+    """What `--data`, `--preset` and `--run` resolve to: the preset to start a
+    new run from (None: the run's own when resuming, else the default), the
+    settings the data adds (a path's data_path and dataset), the run's name."""
+    preset: str | None
+    overrides: dict
+    run_name: str
+    path: str = ""
+
+
+def is_data_path(arg):
+    """True when a --data value names a path rather than a preset: it has a
+    '/', starts with '~' or '.', or is an existing folder no preset is named."""
+    if "/" in arg or os.sep in arg or arg.startswith(("~", ".")):
+        return True
+    return Path(arg).is_dir() and arg not in preset_names()
+
+
+def run_name_for_path(path):
+    """A run name for a data path: its last part, in letters, digits, '.', '-', '_'."""
+    name = Path(os.path.normpath(os.path.expanduser(path))).name
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")
+    return name or "data"
+
+
+def resolve_data(data=None, preset=None, run=None):
+    """The one place that decides what `--data` is.
+
+    data: a preset name, a path (a folder of images, an LMDB folder or a
+    TFRecords set), or None (a resumed run's own data, else the default).
+    preset: the preset whose networks and settings train on that data
+    (default: the data's own preset; for a path, FOLDER_PRESET).
+    run: the run's name (default: the data's name, or a path's last part).
+    """
+    if data and is_data_path(data):
+        path = os.path.abspath(os.path.expanduser(data))
+        chosen = preset or FOLDER_PRESET
+        overrides = {"data_path": path}
+        if preset and preset_values(preset).get("dataset", "shapes") not in DISK_FORMATS:
+            overrides["dataset"] = "auto"  # a generated set's preset on images from disk
+        return DataChoice(chosen, overrides, run or run_name_for_path(path), path)
+    if data and preset:
+        raise ConfigError(f"--preset {preset} goes with a data path; --data {data} is a "
+                          f"preset itself (pass --data path/to/images/ --preset {preset})")
+    chosen = data or preset
+    return DataChoice(chosen, {}, run or chosen or DEFAULT_PRESET)

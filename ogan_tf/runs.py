@@ -1,4 +1,6 @@
-"""A run directory ``runs/<run>/``: config.json, metrics.jsonl, checkpoints.
+"""A run directory ``runs/<run>/`` and nothing else: config.json,
+metrics.jsonl, checkpoints, EMA weight files, and loading a run's model with
+the weights a user asks for (``load_run``).
 
 Checkpoints are whole ``.keras`` files of the OGAN model (weights of G and E,
 the z seed state, the optimizer's slots and step counter), named by step:
@@ -17,10 +19,11 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from .config import FIXED_FOR_RUN, Config
-from .errors import CheckpointError, ConfigError
-from .model import OGAN, unsynchronized_batchnorm
+from .core.model import OGAN, unsynchronized_batchnorm
+from .errors import CheckpointError, ConfigError, OganError, first_line
 
 _CKPT = re.compile(r"^ckpt-(\d+)\.keras$")
 _EMA = re.compile(r"^ckpt-(\d+)\.ema-([0-9.e-]+)\.weights\.h5$")
@@ -51,7 +54,7 @@ def ema_weight_paths(ckpt_path):
     return dict(sorted(found.items()))
 
 
-def _atomic_write(path, write, suffix=None):
+def atomic_write(path, write, suffix=None):
     """Call write(tmp_path) then rename tmp_path to path (same folder).
 
     suffix: the temporary file's ending where the writer insists on one
@@ -71,14 +74,9 @@ def _atomic_write(path, write, suffix=None):
         raise
 
 
-def _first_line(err):
-    """An exception as a short reason for a one-line error."""
-    text = str(err).strip()
-    return text.splitlines()[0][:200] if text else type(err).__name__
-
-
-def _write_text(path, text):
-    _atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+def write_text(path, text):
+    """Write a text file atomically (see atomic_write)."""
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 class RunDir:
@@ -99,7 +97,7 @@ class RunDir:
 
     def write_config(self, config):
         self.path.mkdir(parents=True, exist_ok=True)
-        _write_text(self.config_path, config.to_json() + "\n")
+        write_text(self.config_path, config.to_json() + "\n")
 
     def read_config(self):
         if not self.config_path.is_file():
@@ -130,7 +128,7 @@ class RunDir:
         rows = self.read_metrics()
         kept = [r for r in rows if r.get("step", 0) <= step]
         if len(kept) != len(rows):
-            _write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+            write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     # checkpoints ----------------------------------------------------------
     def checkpoint_steps(self):
@@ -158,9 +156,9 @@ class RunDir:
         path = self.checkpoint_path(step)
         for decay in ema.decays if ema else ():
             with ema.swapped_in(decay):
-                _atomic_write(ema_path(path, decay), model.save_weights, suffix=EMA_SUFFIX)
+                atomic_write(ema_path(path, decay), model.save_weights, suffix=EMA_SUFFIX)
         with unsynchronized_batchnorm([model.generator, model.encoder]):
-            _atomic_write(path, lambda tmp: model.save(tmp))
+            atomic_write(path, lambda tmp: model.save(tmp))
         for old in self.checkpoint_steps()[:-keep]:
             old_path = self.checkpoint_path(old)
             for stale in ema_weight_paths(old_path).values():
@@ -185,7 +183,7 @@ def load_checkpoint(path, config):
     try:
         model = keras.models.load_model(path, safe_mode=True)
     except Exception as err:  # keras raises many types for a bad zip/config
-        reason = _first_line(err)
+        reason = first_line(err)
         raise CheckpointError(
             f"checkpoint {path} is unreadable ({reason}); delete it to resume from "
             "the one before, or start over with --fresh"
@@ -216,7 +214,7 @@ def load_ema_weights(model, path):
     try:
         model.load_weights(path)
     except Exception as err:
-        reason = _first_line(err)
+        reason = first_line(err)
         raise CheckpointError(
             f"EMA weights {path} are unreadable ({reason}); delete its checkpoint "
             "to resume from the one before, or start over with --fresh"
@@ -233,3 +231,53 @@ def check_resumable(saved, requested_overrides):
                 f"run was trained with {key}={getattr(saved, key)!r}, not {value!r}; "
                 "use another RUN name, or --fresh to start this one over"
             )
+
+
+# Loading a run for use -------------------------------------------------------
+def current_step(model):
+    """The step a model has trained to (its optimizer's iteration count)."""
+    return int(np.asarray(model.optimizer.iterations))
+
+
+def parse_weights(config, weights="auto"):
+    """Which weights `weights` names for a run with `config`: "raw" or an
+    EMA decay (float). "auto" = the first EMA where the run keeps EMAs, else
+    raw (what the grids show); "raw"; or a decay such as 0.999 or "0.9999"."""
+    if weights == "auto":
+        return config.ema_decays[0] if config.ema_decays else "raw"
+    if weights == "raw":
+        return "raw"
+    try:
+        return float(weights)
+    except (TypeError, ValueError):
+        raise ConfigError(f"weights {weights!r} are none of: auto, raw, or an EMA decay "
+                          "such as 0.999") from None
+
+
+def weights_label(config, weights="auto"):
+    """"ema-0.999" or "raw": what `weights` picks for a run with `config`."""
+    chosen = parse_weights(config, weights)
+    return "raw" if chosen == "raw" else f"ema-{chosen:g}"
+
+
+def load_run(runs_dir, name, weights="auto"):
+    """(config, model, step) of run `name`'s latest checkpoint, G and E
+    holding the weights `weights` names (see parse_weights)."""
+    run_dir = RunDir(runs_dir, name)
+    if not run_dir.exists():
+        raise OganError(
+            f"no run {name!r} in {runs_dir}/; train it first (make train RUN={name})"
+        )
+    config = run_dir.read_config()
+    latest = run_dir.latest_checkpoint()
+    if latest is None:
+        raise OganError(f"run {name!r} has no checkpoint yet in {run_dir.checkpoints}")
+    chosen = parse_weights(config, weights)
+    model = load_checkpoint(latest, config)
+    if chosen != "raw":
+        saved = ema_weight_paths(latest)
+        if chosen not in saved:
+            have = ", ".join(["raw", *(f"{d:g}" for d in saved)])
+            raise ConfigError(f"run {name!r} has no weights {weights!r}; it has: {have}")
+        load_ema_weights(model, saved[chosen])
+    return config, model, current_step(model)

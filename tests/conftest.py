@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 # TensorFlow starts. Everything else runs on the first, as on one device.
 CPU_DEVICES = 2
 if keras.backend.backend() == "tensorflow":
-    from ogan_tf.distribute import split_cpu
+    from ogan_tf.train.distribute import split_cpu
 
     split_cpu(CPU_DEVICES)
 
@@ -56,6 +56,13 @@ def one_line_error(capsys, *fragments):
     for fragment in fragments:
         assert fragment in last, last
     return last
+
+
+def training_batches(config, *args, **kwargs):
+    """The training pipeline of config's data set (data.pipeline)."""
+    from ogan_tf.data import pipeline, sources
+
+    return pipeline.training_dataset(sources.open_source(config), config, *args, **kwargs)
 
 
 def random_batch(n=8, z_dim=8, seed=0):

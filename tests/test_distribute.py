@@ -17,11 +17,15 @@ import keras
 import numpy as np
 import pytest
 
-from ogan_tf import cli, data, distribute, training
+from ogan_tf import cli
+from ogan_tf.data import sources
+from ogan_tf.train import distribute, training
 from ogan_tf.config import load_preset
 from ogan_tf.errors import ConfigError
 
-from conftest import TINY, one_line_error
+from conftest import training_batches, TINY, one_line_error
+
+pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
 on_tf = pytest.mark.tensorflow_only  # tf.distribute runs on the TensorFlow backend
 TINY_CONFIG = dict(channels=16, z_dim=8, batch_size=8, dataset_size=64)
@@ -132,7 +136,7 @@ def _images(dataset, batches):
 def test_input_pipelines_read_disjoint_shares_of_the_training_set(tmp_path):
     # The generated set: 64 images, 2 pipelines of 32, one pass each.
     config = load_preset("shapes", **TINY_CONFIG)
-    shares = [_images(data.training_dataset(config, shard=(i, 2), batch_size=4), 8)
+    shares = [_images(training_batches(config, shard=(i, 2), batch_size=4), 8)
               for i in range(2)]
     (a, n_a), (b, n_b) = shares
     assert n_a == len(a) == 32 and n_b == len(b) == 32  # no image twice in a pass
@@ -148,9 +152,9 @@ def test_input_pipelines_read_disjoint_shares_of_the_training_set(tmp_path):
     config = load_preset("folder", data_path=str(folder), resolution=32, batch_size=4)
     # (Decoding is parallel and may mix passes: read two of them.)
     colours = [{int(np.round((img[0, 0, 0] + 1) * 127.5)) for img in np.concatenate(
-        [b.numpy() for b in data.training_dataset(config, shard=(i, 2), batch_size=4).take(4)])}
+        [b.numpy() for b in training_batches(config, shard=(i, 2), batch_size=4).take(4)])}
         for i in range(2)]
-    held = {10 * int(k) for k in data.split(20)[0]}
+    held = {10 * int(k) for k in sources.split(20)[0]}
     assert len(colours[0]) == len(colours[1]) == 8 and not colours[0] & colours[1]
     assert colours[0] | colours[1] == {10 * k for k in range(20)} - held
 
@@ -266,7 +270,7 @@ def test_two_worker_processes_train_resume_and_leave_one_set_of_files(tmp_path):
 JAX_CHECK = textwrap.dedent("""
     import json, sys
     import keras, numpy as np
-    from ogan_tf import distribute, training
+    from ogan_tf.train import distribute, training
     from ogan_tf.config import load_preset
 
     def step(config, start, x):

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from ogan_tf import grids
-from ogan_tf.networks import build_encoder, build_generator
+from ogan_tf.core.networks import build_encoder, build_generator
+from ogan_tf.data import images
+from ogan_tf.use import grids, inference
 
 
 def test_tile_is_row_major():
@@ -14,7 +15,11 @@ def test_tile_is_row_major():
 
 def test_uint8_round_trip():
     u = np.arange(256, dtype=np.uint8).reshape(1, 16, 16, 1)
-    assert np.array_equal(grids.to_uint8(grids.to_float(u)), u)
+    assert np.array_equal(images.to_uint8(images.to_float(u)), u)
+
+
+def uint8_images(n, seed):
+    return np.random.default_rng(seed).integers(0, 256, (n, 32, 32, 3)).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -25,33 +30,32 @@ def nets():
 
 def test_grid_pixel_sizes(nets):
     G, E = nets
-    real = np.random.default_rng(0).uniform(-1, 1, (48, 32, 32, 3)).astype(np.float32)
+    real = uint8_images(48, seed=0)
     z = np.random.default_rng(1).normal(size=(81, 8)).astype(np.float32)
     assert grids.random_grid(G, z).shape == (9 * 32, 9 * 32, 3)
     recon = grids.reconstruction_grid(G, E, real[:32], 0.9)
     assert recon.shape == (8 * 32, 8 * 32, 3) and recon.dtype == np.uint8
     # even columns are the real images themselves
-    assert np.array_equal(recon[:32, :32], grids.to_uint8(real[0]))
-    assert np.array_equal(recon[:32, 64:96], grids.to_uint8(real[1]))
+    assert np.array_equal(recon[:32, :32], real[0])
+    assert np.array_equal(recon[:32, 64:96], real[1])
     interp = grids.interpolation_grid(G, E, real[32:40], real[40:48], 0.9, steps=10)
     assert interp.shape == (8 * 32, 12 * 32, 3)
-    assert np.array_equal(interp[:32, :32], grids.to_uint8(real[32]))
-    assert np.array_equal(interp[:32, -32:], grids.to_uint8(real[40]))
+    assert np.array_equal(interp[:32, :32], real[32])
+    assert np.array_equal(interp[:32, -32:], real[40])
 
 
 def test_interpolation_ends_are_the_reconstructions(nets):
     G, E = nets
-    real = np.random.default_rng(2).uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
+    real = uint8_images(2, seed=2)
     strip = grids.interpolation_grid(G, E, real[:1], real[1:], 0.9, steps=8)
-    recon = grids.to_uint8(G.predict_on_batch(0.9 * grids.encode(E, real)))
+    recon = images.to_uint8(G.predict_on_batch(0.9 * inference.encode(E, real)))
     assert np.abs(strip[:, 32:64].astype(int) - recon[0]).max() <= 1
     assert np.abs(strip[:, -64:-32].astype(int) - recon[1]).max() <= 1
 
 
 def test_encode_gives_unit_statistics(nets):
     _, E = nets
-    real = np.random.default_rng(3).uniform(-1, 1, (5, 32, 32, 3)).astype(np.float32)
-    codes = grids.encode(E, real)
+    codes = inference.encode(E, uint8_images(5, seed=3))
     assert np.allclose(codes.mean(1), 0, atol=1e-5) and np.allclose(codes.std(1), 1, atol=1e-4)
 
 
@@ -67,10 +71,10 @@ class CountingModel:
 
 
 def test_all_three_grids_take_five_batched_model_calls(nets, tmp_path):
-    from ogan_tf.callbacks import SampleGrids
+    from ogan_tf.use.grids import SampleGrids
 
     G, E = (CountingModel(m) for m in nets)
-    real = np.random.default_rng(4).uniform(-1, 1, (48, 32, 32, 3)).astype(np.float32)
+    real = uint8_images(48, seed=4)
     z = np.random.default_rng(5).normal(size=(81, 8)).astype(np.float32)
     paths = SampleGrids(tmp_path, z, real, 0.9).write(G, E, step=7)
     assert [p.name for p in paths] == ["random_step0000007.png", "reconstruction_step0000007.png",

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 from keras import ops
 
-from ogan_tf import config, losses
-from ogan_tf.model import OGAN
+from ogan_tf import config
+from ogan_tf.core import losses
+from ogan_tf.core.model import OGAN
 from test_model import Z_DIM, _close, _norm, batch, split_gradients, tiny_ogan
+
+pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
 W = 0.5
 

@@ -3,7 +3,9 @@ import pytest
 import keras
 
 from conftest import gradients
-from ogan_tf import losses
+from ogan_tf.core import losses
+
+pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
 
 def np_(t):

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from ogan_tf import data, metrics
+from ogan_tf.data import images, shapes, sources
+from ogan_tf.use import metrics
 from ogan_tf.config import load_preset
-from ogan_tf.networks import build_encoder, build_generator
+from ogan_tf.core.networks import build_encoder, build_generator
 
 CONFIG = load_preset("shapes", channels=16, z_dim=8, batch_size=8, dataset_size=256)
 
@@ -35,7 +36,7 @@ def test_frechet_distance_of_known_gaussians():
 
 
 def test_fid_is_zero_for_a_set_against_itself_and_grows_with_noise():
-    images, _ = data.make_shapes(300, 32, seed=5)
+    images, _ = shapes.make_shapes(300, 32, seed=5)
     feats = tiny_features(images)
     fids = [metrics.frechet_distance(feats, tiny_features(noisy(images, s))) for s in (0, 10, 40)]
     assert fids[0] == pytest.approx(0.0, abs=1e-9)
@@ -54,19 +55,19 @@ def test_missing_inception_weights_is_one_line_naming_file_and_folder(tmp_path, 
 @pytest.mark.slow
 def test_inception_features_with_random_weights():
     model = metrics.inception_model(weights=None)
-    images, _ = data.make_shapes(2, 32, seed=0)
+    images, _ = shapes.make_shapes(2, 32, seed=0)
     feats = metrics.inception_features(images, model)
     assert feats.shape == (2, 2048) and np.all(np.isfinite(feats))
 
 
 def test_laplacian_pyramid_levels_and_exact_reconstruction():
-    images = metrics.grids.to_float(data.make_shapes(3, 64, seed=1)[0])
-    levels = metrics.laplacian_pyramid(images)
+    x = images.to_float(shapes.make_shapes(3, 64, seed=1)[0])
+    levels = metrics.laplacian_pyramid(x)
     assert [lvl.shape[1] for lvl in levels] == [64, 32, 16]
     rebuilt = levels[-1]
     for band in reversed(levels[:-1]):
         rebuilt = metrics.pyramid_up(rebuilt) + band
-    assert np.allclose(rebuilt, images, atol=1e-5)
+    assert np.allclose(rebuilt, x, atol=1e-5)
     flat = metrics.laplacian_pyramid(np.full((1, 32, 32, 3), 0.3, np.float32))
     assert np.allclose(flat[0], 0, atol=1e-6) and np.allclose(flat[1], 0.3)
 
@@ -85,7 +86,7 @@ def test_sliced_wasserstein_is_zero_for_equal_sets_and_the_1d_distance_otherwise
 
 
 def test_swd_of_a_set_against_itself_is_small_and_grows_with_noise():
-    images, _ = data.make_shapes(64, 32, seed=2)
+    images, _ = shapes.make_shapes(64, 32, seed=2)
     kw = dict(per_image=32, directions=128)
     same = metrics.swd(images, images, **kw)
     assert set(same) == {"swd_32", "swd_16", "swd"}
@@ -124,12 +125,12 @@ class _Features:
 def test_evaluate_on_a_folder_uses_only_its_distinct_held_out_images(tmp_path):
     import imageio.v3 as iio
 
-    for i, image in enumerate(data.make_shapes(20, 40, seed=3)[0]):
+    for i, image in enumerate(shapes.make_shapes(20, 40, seed=3)[0]):
         iio.imwrite(tmp_path / f"{i:02d}.png", image)
     config = load_preset("folder", data_path=str(tmp_path), resolution=32, z_dim=8,
                          channels=16, batch_size=4)
-    assert metrics.heldout_available(config) == 4  # 20 // 5
-    assert metrics.heldout_available(CONFIG) is None
+    assert sources.open_source(config).heldout_count == 4  # 20 // 5
+    assert sources.open_source(CONFIG).heldout_count is None
     G = build_generator(32, 8, "sm_4x4", channels=16)
     E = build_encoder(32, 8, "sm_4x4", channels=16)
     messages = []

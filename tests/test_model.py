@@ -4,9 +4,11 @@ import pytest
 from keras import ops
 
 from conftest import gradients, random_batch
-from ogan_tf import losses
-from ogan_tf.model import OGAN, make_optimizer
-from ogan_tf.networks import build_encoder, build_generator
+from ogan_tf.core import losses
+from ogan_tf.core.model import OGAN, make_optimizer
+from ogan_tf.core.networks import build_encoder, build_generator
+
+pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
 Z_DIM = 8
 

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from ogan_tf.errors import ConfigError
-from ogan_tf.networks import VARIANTS, build_encoder, build_generator
+from ogan_tf.core.networks import VARIANTS, build_encoder, build_generator
+
+pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))

@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ogan_tf import data, images, sources
+from conftest import training_batches
+
+from ogan_tf.config import is_data_path, run_name_for_path
+from ogan_tf.data import images, pipeline, sources
 from ogan_tf.config import load_preset
 from ogan_tf.errors import DataError
 
@@ -42,8 +45,8 @@ def gradient(size=48):
     y, x = np.mgrid[:size, :size]
     return np.stack([x * 255 // size, y * 255 // size, (x + y) * 127 // size], -1).astype(np.uint8)
 
-
 # --- images.py: one image ---------------------------------------------------
+
 
 def test_crop_box_is_the_authors_centre_crop():
     # o_gan_lsun.py: side min(256, h, w), offset (size - side + 1) // 2
@@ -120,8 +123,8 @@ def test_broken_bytes_raise_bad_image(payload):
     with pytest.raises(images.BadImage):
         images.load(payload, 32)
 
-
 # --- fixtures: a folder, an LMDB, multi-resolution TFRecords ----------------
+
 
 @pytest.fixture
 def image_folder(tmp_path):
@@ -160,7 +163,7 @@ def folder_config(path, **kw):
 
 
 def test_folder_lists_images_recursively_and_ignores_other_files(image_folder):
-    source = sources.FolderSource(image_folder)
+    source = sources.FolderSource(image_folder, 32)
     assert len(source) == 15  # 12 + grey16 + tiny + broken (by extension)
     assert source.ignored == 1  # notes.txt; hidden files are not counted
     assert sum("/deeper/" in source.name(i) for i in range(len(source))) == 4
@@ -168,16 +171,16 @@ def test_folder_lists_images_recursively_and_ignores_other_files(image_folder):
 
 def test_folder_pipeline_counts_skipped_and_upscaled(image_folder):
     config = folder_config(image_folder)
-    stats, messages = data.DataStats(log=lambda m: None), []
-    ds = data.training_dataset(config, stats, log=messages.append)
-    held, train = data.split(15)
+    stats, messages = pipeline.DataStats(log=lambda m: None), []
+    ds = training_batches(config, stats, log=messages.append)
+    held, train = sources.split(15)
     assert len(held) == 3 and len(train) == 12
     assert set(held).isdisjoint(train)
     batches = [b.numpy() for b in ds.take(40)]  # several epochs of 12 files
     x = np.concatenate(batches)
     assert x.shape == (160, 32, 32, 3) and x.dtype == np.float32
     assert -1.0 <= x.min() and x.max() <= 1.0 and x.std() > 0.1
-    names = [sources.FolderSource(image_folder).files[i] for i in train]
+    names = [sources.FolderSource(image_folder, 32).files[i] for i in train]
     assert "zz_broken.jpg" in names and "tiny.png" in names  # both are training files
     epochs = 160 // 11  # 11 readable training files; prefetching reads ahead
     assert epochs <= stats.skipped <= epochs + 6
@@ -187,9 +190,10 @@ def test_folder_pipeline_counts_skipped_and_upscaled(image_folder):
 
 
 def test_data_gone_mid_run_stops_with_a_message_not_a_hang(image_folder, monkeypatch):
-    monkeypatch.setattr(data, "MIN_FAILURE_STREAK", 30)
-    stats = data.DataStats(log=lambda m: None)
-    ds = iter(data.training_dataset(folder_config(image_folder), stats, log=lambda m: None))
+    monkeypatch.setattr(pipeline, "MIN_FAILURE_STREAK", 30)
+    stats = pipeline.DataStats(log=lambda m: None)
+    config = folder_config(image_folder)
+    ds = iter(training_batches(config, stats, log=lambda m: None))
     next(ds)
     for path in image_folder.rglob("*.*"):  # the disk went away
         path.write_bytes(b"gone")
@@ -201,12 +205,12 @@ def test_data_gone_mid_run_stops_with_a_message_not_a_hang(image_folder, monkeyp
 
 def test_heldout_images_are_fixed_and_never_trained_on(image_folder):
     config = folder_config(image_folder)
-    a = data.heldout_images(config, 48)
-    b = data.heldout_images(config, 48)
+    a = sources.open_source(config).heldout(48)
+    b = sources.open_source(config).heldout(48)
     assert a.shape == (48, 32, 32, 3) and a.dtype == np.uint8
     assert np.array_equal(a, b)
-    source = data.image_source(config)
-    held, train = data.split(len(source))
+    source = sources.open_source(config)
+    held, train = sources.split(len(source))
     held_names = {source.files[i] for i in held}
     train_names = {source.files[i] for i in train}
     assert held_names and not held_names & train_names
@@ -216,20 +220,20 @@ def test_empty_folder_is_a_clear_error(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.txt").write_text("x")
     with pytest.raises(DataError, match="no images .* found in .*empty"):
-        data.image_source(folder_config(tmp_path / "empty"))
+        sources.open_source(folder_config(tmp_path / "empty"))
 
 
 def test_unreadable_set_is_a_clear_error_not_a_hang(tmp_path):
     for i in range(5):
         (tmp_path / f"bad{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     with pytest.raises(DataError, match="none of the first 4 training images"):
-        data.training_dataset(folder_config(tmp_path))
+        training_batches(folder_config(tmp_path))
 
 
 def test_missing_preset_data_names_the_path_and_how_to_get_it(tmp_path):
     config = load_preset("lsun_church", data_dir=str(tmp_path))
     with pytest.raises(DataError) as err:
-        data.image_source(config)
+        sources.open_source(config)
     message = str(err.value)
     assert str(tmp_path / "lsun" / "church_outdoor_train_lmdb") in message
     assert "http://dl.yf.io/lsun/scenes/" in message and "DATA_DIR=" in message
@@ -238,23 +242,23 @@ def test_missing_preset_data_names_the_path_and_how_to_get_it(tmp_path):
 
 def test_data_root_default_and_env(monkeypatch, tmp_path):
     config = load_preset("ffhq")
-    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
-    assert data.data_location(config) == data.Path.home() / "ogan_data" / "ffhq"
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
-    assert data.data_location(config) == tmp_path / "ffhq"
-    assert data.data_location(config.replace(data_dir="/x")) == data.Path("/x/ffhq")
+    monkeypatch.delenv(sources.DATA_DIR_ENV, raising=False)
+    assert sources.data_location(config) == sources.Path.home() / "ogan_data" / "ffhq"
+    monkeypatch.setenv(sources.DATA_DIR_ENV, str(tmp_path))
+    assert sources.data_location(config) == tmp_path / "ffhq"
+    assert sources.data_location(config.replace(data_dir="/x")) == sources.Path("/x/ffhq")
 
 
 def test_run_names_for_paths(tmp_path, monkeypatch):
-    assert data.run_name_for_path("/data/church_outdoor_train_lmdb/") == \
+    assert run_name_for_path("/data/church_outdoor_train_lmdb/") == \
         "church_outdoor_train_lmdb"
-    assert data.run_name_for_path("~/my pics") == "my_pics"
-    assert data.is_data_path("./x") and data.is_data_path("/x") and data.is_data_path("a/b")
-    assert not data.is_data_path("lsun_church") and not data.is_data_path("pics")
+    assert run_name_for_path("~/my pics") == "my_pics"
+    assert is_data_path("./x") and is_data_path("/x") and is_data_path("a/b")
+    assert not is_data_path("lsun_church") and not is_data_path("pics")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pics").mkdir()
     (tmp_path / "shapes").mkdir()
-    assert data.is_data_path("pics") and not data.is_data_path("shapes")  # presets first
+    assert is_data_path("pics") and not is_data_path("shapes")  # presets first
 
 
 def test_presets_mirror_the_authors_scripts():
@@ -291,13 +295,13 @@ def lsun_lmdb(tmp_path):
 
 
 def test_lmdb_values_decode_by_magic_number_and_bad_ones_are_skipped(lsun_lmdb):
-    source = sources.open_source("auto", str(lsun_lmdb), 32)
+    source = sources.open_path(str(lsun_lmdb), 32, crop_max=64)
     assert isinstance(source, sources.LmdbSource) and len(source) == 12
     formats = {}
     ok, bad = 0, 0
     for i in range(len(source)):
         try:
-            image, upscaled = source.load(i, 32, crop_max=64)
+            image, upscaled = source.load(i)
             ok += 1
             assert image.shape == (32, 32, 3) and not upscaled
             assert_only_green(image)  # the centre crop only
@@ -313,16 +317,16 @@ def test_lmdb_values_decode_by_magic_number_and_bad_ones_are_skipped(lsun_lmdb):
 def test_lmdb_training_pipeline_counts_the_broken_values(lsun_lmdb):
     config = load_preset("lsun_church", data_path=str(lsun_lmdb), resolution=32,
                          batch_size=2, crop_max=64)
-    stats = data.DataStats(log=lambda m: None)
-    ds = data.training_dataset(config, stats, log=lambda m: None)
-    _, train = data.split(12)
+    stats = pipeline.DataStats(log=lambda m: None)
+    ds = training_batches(config, stats, log=lambda m: None)
+    _, train = sources.split(12)
     n_train = len(train)
     broken_in_train = sum(i >= 10 for i in train)  # keys ee.., ff.. sort last
     x = np.concatenate([b.numpy() for b in ds.take(3 * n_train // 2)])  # >= 2 epochs
     assert x.shape[1:] == (32, 32, 3) and -1 <= x.min() and x.max() <= 1
     assert stats.skipped >= broken_in_train  # each broken key read at least once
     assert stats.upscaled == 0
-    heldout = data.heldout_images(config, 8)
+    heldout = sources.open_source(config).heldout(8)
     assert heldout.shape == (8, 32, 32, 3)
 
 
@@ -350,13 +354,13 @@ def write_tfrecords(folder, name, log2s, n=6, channels=3):
 def test_tfrecords_pick_the_training_resolution_or_the_next_larger(tmp_path):
     folder = tmp_path / "ffhq"
     write_tfrecords(folder, "ffhq", [3, 4, 5, 6], n=6)
-    exact = sources.open_source("auto", str(folder), 32)
+    exact = sources.open_path(str(folder), 32)
     assert isinstance(exact, sources.TFRecordSource) and exact.file_resolution == 32
     assert len(exact) == 6 and exact.path.name == "ffhq-r05.tfrecords"
     (folder / "ffhq-r05.tfrecords").unlink()
     larger = sources.TFRecordSource(folder, 32)
     assert larger.file_resolution == 64
-    image, upscaled = larger.load(2, 32)
+    image, upscaled = larger.load(2)
     assert image.shape == (32, 32, 3) and not upscaled
     assert np.abs(image[20:].astype(int) - GREEN).max() <= 1  # resized, same content
     assert abs(int(image[2, 16, 0]) - 80) <= 1  # image 2's band
@@ -377,13 +381,13 @@ def test_tfrecords_bad_record_and_truncated_file(tmp_path):
         f.write(struct.pack("<Q", 5000) + b"\0\0\0\0" + b"short")
     source = sources.TFRecordSource(folder, 32)
     assert len(source) == 5 and source.truncated
-    image, _ = source.load(0, 32)
+    image, _ = source.load(0)
     assert image.shape == (32, 32, 3) and (image[..., 0] == image[..., 1]).all()  # C=1 -> grey
     with pytest.raises(images.BadImage):
-        source.load(4, 32)
-
+        source.load(4)
 
 # --- the command line --------------------------------------------------------
+
 
 def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     from conftest import TINY
@@ -425,7 +429,7 @@ def test_cli_missing_data_is_one_line_and_writes_nothing(data_args, fragments, d
                                                          tmp_path, monkeypatch):
     from ogan_tf import cli
 
-    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "nothing here"))
+    monkeypatch.setenv(sources.DATA_DIR_ENV, str(tmp_path / "nothing here"))
     runs, _, dir_args = dirs
     assert cli.main(["train", *data_args, *dir_args]) == 2
     err = capsys.readouterr().err
@@ -438,7 +442,7 @@ def test_cli_missing_data_is_one_line_and_writes_nothing(data_args, fragments, d
 
 def test_data_stats_name_each_bad_file_once():
     messages = []
-    stats = data.DataStats(log=messages.append)
+    stats = pipeline.DataStats(log=messages.append)
     for _ in range(3):
         for name in ("a.jpg", "b.jpg", "c.jpg", "d.jpg"):
             stats.skip(name, "truncated")

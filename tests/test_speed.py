@@ -11,7 +11,9 @@ import pytest
 import tensorflow as tf
 
 from conftest import TINY, random_batch
-from ogan_tf import cli, losses, training
+from ogan_tf import cli
+from ogan_tf.core import losses
+from ogan_tf.train import training
 from ogan_tf.config import Config
 from ogan_tf.errors import ConfigError
 from ogan_tf.runs import RunDir, load_checkpoint
@@ -175,7 +177,7 @@ def test_bad_speed_settings_are_config_errors(changes, fragment):
 def test_run_callbacks_leave_keras_batch_end_alone():
     """A callback overriding on_train_batch_end makes Keras convert each step's
     logs to numbers (a device sync per step); ours hook batch begins instead."""
-    from ogan_tf.callbacks import EveryNSteps, MetricsLogger, StopAtStep
+    from ogan_tf.train.callbacks import EveryNSteps, MetricsLogger, StopAtStep
 
     for cls in (EveryNSteps, MetricsLogger, StopAtStep):
         assert cls.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end

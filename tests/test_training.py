@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import TINY, one_line_error
-from ogan_tf import cli, training
+from ogan_tf import cli
+from ogan_tf import runs as runs_module
+from ogan_tf.train import training
 from ogan_tf.runs import RunDir, load_checkpoint
+
+pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
 SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10"]
 TINY_OVERRIDES = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256,
@@ -62,7 +66,7 @@ def test_resume_continues_steps_with_optimizer_state(dirs):
     assert any(np.abs(v).sum() > 0 for v in saved_opt[2:])
 
     training.train(second, samples)
-    assert training.current_step(second.model) == 30
+    assert runs_module.current_step(second.model) == 30
     assert [r["step"] for r in RunDir(runs, "r").read_metrics()] == [10, 20, 30]
     assert RunDir(runs, "r").checkpoint_steps() == [10, 20, 30]
     assert json.loads((runs / "r" / "config.json").read_text())["steps"] == 30
@@ -151,7 +155,7 @@ def test_foreign_checkpoint_is_refused(dirs, capsys):
     runs, _, _ = dirs
     assert train(dirs, "--steps", "10") == 0
     run_dir = RunDir(runs, "t")
-    from ogan_tf.networks import build_generator
+    from ogan_tf.core.networks import build_generator
 
     build_generator(32, 8, channels=16).save(run_dir.checkpoint_path(30))
     capsys.readouterr()

@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import TINY, one_line_error
-from ogan_tf import api, cli, export, grids, losses
+from ogan_tf import cli
+from ogan_tf import runs as runs_module
+from ogan_tf.core import losses
+from ogan_tf.data import images as image_io
+from ogan_tf.use import api, export
 from ogan_tf.errors import OganError
-from ogan_tf.networks import build_encoder, build_generator
+from ogan_tf.core.networks import build_encoder, build_generator
 from ogan_tf.runs import RunDir
 
 Z_DIM, RES = 8, 32
@@ -33,7 +37,7 @@ def test_uint8_encoder_is_standardize_of_E_on_the_training_range(nets):
     codes_model, raw_model = export.uint8_encoders(E)
     for n in (1, 5):  # any batch size
         x = uint8_images(n, seed=n)
-        raw = E.predict_on_batch(grids.to_float(x))
+        raw = E.predict_on_batch(image_io.to_float(x))
         assert np.allclose(raw_model.predict_on_batch(x), raw, atol=1e-6)
         codes = codes_model.predict_on_batch(x)
         assert codes.dtype == np.float32 and codes.shape == (n, Z_DIM)
@@ -51,7 +55,7 @@ def test_exported_files_load_in_a_fresh_process_with_plain_keras(nets, tmp_path)
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "z.npy", z)
     expected = {
-        "codes": np.asarray(losses.standardize(E.predict_on_batch(grids.to_float(x)))),
+        "codes": np.asarray(losses.standardize(E.predict_on_batch(image_io.to_float(x)))),
         "images": G.predict_on_batch(z),
     }
     np.savez(tmp_path / "expected.npz", **expected)
@@ -85,7 +89,7 @@ def test_exported_files_load_in_a_fresh_process_with_plain_keras(nets, tmp_path)
 def test_api_shapes_dtypes_and_any_image_size(nets, tmp_path):
     G, E = nets
     messages = []
-    model = api.OganModel(lambda x: E.predict_on_batch(grids.to_float(x)), G, 0.9, {},
+    model = api.OganModel(E, G, 0.9, {},
                           log=messages.append)
     codes = model.encode(uint8_images(5))
     assert codes.shape == (5, Z_DIM) and codes.dtype == np.float32
@@ -112,7 +116,6 @@ def test_api_shapes_dtypes_and_any_image_size(nets, tmp_path):
     grey = loaded[1]
     assert np.array_equal(grey[..., 0], grey[..., 2])
     # Files go through the training pipeline's own loader (images.load)
-    from ogan_tf import images as image_io
 
     expected = image_io.load((tmp_path / "wide.png").read_bytes(), RES)[0]
     assert np.array_equal(loaded[0], expected)
@@ -120,7 +123,7 @@ def test_api_shapes_dtypes_and_any_image_size(nets, tmp_path):
 
 def test_api_bad_input_is_a_clear_error(nets, tmp_path):
     G, E = nets
-    model = api.OganModel(lambda x: E.predict_on_batch(grids.to_float(x)), G, 0.9, {},
+    model = api.OganModel(E, G, 0.9, {},
                           log=lambda m: None)
     with pytest.raises(OganError, match=r"codes have shape \(2, 5\); this generator takes"):
         model.decode(np.zeros((2, 5)))
@@ -189,7 +192,7 @@ def test_cli_commands_on_a_tiny_run(dirs, tmp_path, capsys):
 
 @pytest.mark.slow
 def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
-    from ogan_tf import training
+    from ogan_tf.train import training
 
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "m", "shapes", dict(
@@ -218,18 +221,18 @@ def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
     import keras
 
     exported = keras.models.load_model(runs / "m" / "export" / "encoder_raw.keras")
-    ema = training.load_run(runs, "m", "0.9")[1].encoder.get_weights()
-    raw = training.load_run(runs, "m", "raw")[1].encoder.get_weights()
+    ema = runs_module.load_run(runs, "m", "0.9")[1].encoder.get_weights()
+    raw = runs_module.load_run(runs, "m", "raw")[1].encoder.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), ema))
     assert not all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), raw))
 
 
 def test_train_flags_for_evaluation_tensorboard_and_export():
-    args = cli._parser().parse_args(
+    args = cli.parser().parse_args(
         ["train", "--tensorboard", "on", "--eval-fid", "off", "--eval-every", "500",
          "--export-at-end", "all", "--gan-loss", "hinge", "--encoder-term", "mse"]
     )
     assert (args.tensorboard, args.eval_fid, args.eval_every) == (True, False, 500)
     assert (args.export_at_end, args.gan_loss, args.encoder_term) == ("all", "hinge", "mse")
     with pytest.raises(SystemExit):
-        cli._parser().parse_args(["train", "--tensorboard", "maybe"])
+        cli.parser().parse_args(["train", "--tensorboard", "maybe"])

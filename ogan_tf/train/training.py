@@ -10,20 +10,25 @@ import math
 import time
 from pathlib import Path
 
-import numpy as np
 
-from . import data, distribute, grids
-from .callbacks import (
-    EveryNSteps, LogChanges, MetricsLogger, SampleGrids, StopAtStep, UpdateEMA,
+import keras
+
+from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
+from ..core.ema import WeightEMA
+from ..core.model import OGAN, make_optimizer, set_synchronized_batchnorm
+from ..core.networks import build_encoder, build_generator
+from ..data.pipeline import DataStats, training_dataset
+from ..data.sources import open_source
+from ..errors import CheckpointError, ConfigError, DataError, OganError
+from ..runs import (
+    RunDir, check_resumable, current_step, ema_path, ema_weight_paths, load_checkpoint,
+    load_ema_weights,
 )
-from .config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
-from .ema import WeightEMA
-from .errors import CheckpointError, ConfigError, DataError, OganError
-from .model import OGAN, make_optimizer, set_synchronized_batchnorm
-from .networks import build_encoder, build_generator
-from .runs import (
-    RunDir, check_resumable, ema_path, ema_weight_paths, load_checkpoint, load_ema_weights,
-)
+from ..use.export import export_run
+from ..use.grids import sample_grids
+from . import distribute
+from .callbacks import EveryNSteps, LogChanges, MetricsLogger, StopAtStep, UpdateEMA
+from .monitors import training_monitors
 
 
 def build_model(config):
@@ -51,8 +56,6 @@ def build_model(config):
 @contextlib.contextmanager
 def dtype_policy(name):
     """Layers built inside use the Keras dtype policy `name`."""
-    import keras
-
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(name)
     try:
@@ -74,35 +77,11 @@ def set_speed_options(model, config):
 
 def check_backend_options(config):
     """ConfigError where a setting needs another Keras backend."""
-    import keras
-
     if config.fused_step and keras.backend.backend() != "tensorflow":
         raise ConfigError(
             f"fused_step needs the TensorFlow backend (KERAS_BACKEND is "
             f"{keras.backend.backend()!r}); drop --fused-step"
         )
-
-
-def fixed_z(config, n=81):
-    """The random grid's noise: fixed by the run's seed, so every grid of a
-    run (and `ogan-tf samples`) shows the same z."""
-    rng = np.random.default_rng([config.seed, 81])
-    return rng.standard_normal((n, config.z_dim)).astype(np.float32)
-
-
-def sample_grids(config, samples_dir, run_name):
-    heldout = grids.to_float(data.heldout_images(config, 48))
-    return SampleGrids(
-        Path(samples_dir) / run_name,
-        fixed_z(config),
-        heldout,
-        config.recon_scale,
-        config.interpolation_steps,
-    )
-
-
-def current_step(model):
-    return int(np.asarray(model.optimizer.iterations))
 
 
 def make_ema(config, model):
@@ -164,12 +143,10 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     latest = None if fresh else run_dir.latest_checkpoint()
     if latest is None:
         config = load_preset(preset or DEFAULT_PRESET, **overrides)
-        data.image_source(config)  # all checks before any file is touched
+        open_source(config)  # all checks before any file is touched
         check_backend_options(config)
         placement = distribute.place(config)
         # The run's seed also fixes the initial weights (same on every worker).
-        import keras
-
         keras.utils.set_random_seed(config.seed)
         if not placement.is_chief:  # only the chief touches the run's files
             with placement.scope():
@@ -236,9 +213,11 @@ def train(run, samples_dir, log=print, verbose="auto"):
         log(f"run {run.dir.name!r} is already at step {run.start_step} >= steps "
             f"{config.steps}; pass a larger --steps (STEPS=) to train on")
         return None
-    stats = data.DataStats(log)  # images skipped / upscaled, in metrics.jsonl
+    stats = DataStats(log)  # images skipped / upscaled, in metrics.jsonl
+    source = open_source(config)
     dataset = placement.dataset(
-        lambda index, count, batch: data.training_dataset(config, stats, log, (index, count), batch)
+        lambda index, count, batch: training_dataset(source, config, stats, log,
+                                                     (index, count), batch)
     )
     start, stop = run.start_step, config.steps
     chief = placement.is_chief
@@ -270,8 +249,6 @@ def train(run, samples_dir, log=print, verbose="auto"):
         f"z_corr {last.get('z_corr', float('nan')):.3f}; "
         f"grids in {Path(samples_dir) / run.dir.name}, checkpoints in {run.dir.checkpoints}")
     if config.export_at_end != "none":
-        from .export import export_run
-
         export_run(run.dir.path.parent, run.dir.name,
                    saved_model=config.export_at_end == "all", log=log)
     return last
@@ -300,50 +277,5 @@ def _chief_callbacks(run, samples_dir, stats, log):
             start, config.checkpoint_every, stop,
         ),
     ]
-    from .evaluation import training_monitors  # optional: eval_every, tensorboard
-
     return callbacks + training_monitors(run, start, stop, grid_writer.out_dir,
                                          lambda: ema_or_raw(ema))
-
-
-def load_run(runs_dir, name, weights="auto"):
-    """(config, model, step) of run `name`'s latest checkpoint.
-
-    weights: "auto" = the first EMA where the run keeps EMAs, else the raw
-    weights (what the grids show); "raw"; or an EMA decay (0.999, "0.9999").
-    The model's G and E hold the chosen weights.
-    """
-    run_dir = RunDir(runs_dir, name)
-    if not run_dir.exists():
-        raise OganError(
-            f"no run {name!r} in {runs_dir}/; train it first (make train RUN={name})"
-        )
-    config = run_dir.read_config()
-    latest = run_dir.latest_checkpoint()
-    if latest is None:
-        raise OganError(f"run {name!r} has no checkpoint yet in {run_dir.checkpoints}")
-    model = load_checkpoint(latest, config)
-    if weights == "auto":
-        weights = config.ema_decays[0] if config.ema_decays else "raw"
-    if weights != "raw":
-        try:
-            decay = float(weights)
-        except ValueError:
-            decay = None
-        saved = ema_weight_paths(latest)
-        if decay not in saved:
-            have = ", ".join(["raw", *(f"{d:g}" for d in saved)])
-            raise ConfigError(f"run {name!r} has no weights {weights!r}; it has: {have}")
-        load_ema_weights(model, saved[decay])
-    return config, model, current_step(model)
-
-
-def write_samples(runs_dir, samples_dir, name, log=print, weights="auto"):
-    """Write the three grids from run `name`'s latest checkpoint (EMA
-    weights where the run keeps them, as during training)."""
-    config, model, step = load_run(runs_dir, name, weights)
-    paths = sample_grids(config, samples_dir, name).write(model.generator, model.encoder, step)
-    log(f"wrote {len(paths)} grids for {name!r} at step {step}:")
-    for path in paths:
-        log(f"  {path}")
-    return paths

@@ -11,7 +11,7 @@
                        (model.export), for TF Serving / tf.saved_model.load
   info.json            run, step, weights (EMA or raw), resolution, z_dim,
                        recon_scale and the input/output conventions
-EMA weights are used where the run keeps them (training.load_run's "auto").
+EMA weights are used where the run keeps them (runs.load_run's "auto").
 
 The exported models are built from built-in layers only (no Lambda, no
 custom objects): Rescaling turns uint8 into the training range [-1, 1], and
@@ -31,6 +31,9 @@ from pathlib import Path
 import keras
 from keras import layers
 
+from ..data.images import PIXEL_HALF
+from ..runs import RunDir, load_run, weights_label
+
 # N()'s epsilon: var + 1e-24 under the square root is losses.standardize's
 # floor of the std at 1e-12, and changes nothing for any non-constant code.
 STANDARDIZE_EPSILON = 1e-24
@@ -41,8 +44,8 @@ def uint8_encoders(encoder):
     """(codes model, raw model) wrapping E: uint8 images -> N(E(x)) and E(x)."""
     resolution = encoder.input_shape[1:]
     image = keras.Input(resolution, dtype="uint8", name="image")
-    # x / 127.5 - 1, as data.training_dataset and grids.to_float
-    x = layers.Rescaling(1.0 / 127.5, offset=-1.0, name="to_model_range")(image)
+    # x / 127.5 - 1, as data.images.to_float
+    x = layers.Rescaling(1.0 / PIXEL_HALF, offset=-1.0, name="to_model_range")(image)
     raw = encoder(x)
     code = layers.LayerNormalization(
         axis=-1, epsilon=STANDARDIZE_EPSILON, center=False, scale=False, name="standardize"
@@ -80,7 +83,12 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
         if out_dir.exists():
             old = out_dir.with_name(f".old-{out_dir.name}-{os.getpid()}")
             os.replace(out_dir, old)
-        os.replace(tmp, out_dir)
+        try:
+            os.replace(tmp, out_dir)
+        except BaseException:
+            if old is not None:  # the old export goes back under its own name
+                os.replace(old, out_dir)
+            raise
         if old is not None:
             shutil.rmtree(old)
     except BaseException:
@@ -89,18 +97,8 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
     return out_dir
 
 
-def weights_label(config, weights):
-    """"ema-0.999" or "raw": what load_run(weights) picks for `config`."""
-    if weights == "auto":
-        return f"ema-{config.ema_decays[0]:g}" if config.ema_decays else "raw"
-    return "raw" if weights == "raw" else f"ema-{float(weights):g}"
-
-
 def export_run(runs_dir, name, weights="auto", saved_model=True, log=print):
     """Export run `name`'s latest checkpoint to runs/<name>/export/."""
-    from .runs import RunDir
-    from .training import load_run
-
     config, model, step = load_run(runs_dir, name, weights)
     run_dir = RunDir(runs_dir, name)
     info = {

@@ -1,10 +1,14 @@
-"""Image sets on disk, each read in its own format with random access by index.
+"""Every data set as one Source type: item i as a training-size uint8 image.
 
-A Source lists its items once (file paths, LMDB keys, TFRecord offsets) and
-then returns item i as a training-size image with ``load(i, resolution,
-crop_max, jpeg_draft)``; reading and decoding release the GIL, so tf.data can
-call ``load`` from several threads at once. Formats:
+A Source is opened once (``open_source(config)``) with its resolution, crop
+and decoding settings bound; it lists its items once (file paths, LMDB keys,
+TFRecord offsets, or the generated shapes' factors) and returns item i with
+``load(i)``. It also knows which items are held back for the grids and the
+evaluation (``train_indices``, ``heldout(n)``). Reading and decoding release
+the GIL, so tf.data can call ``load`` from several threads at once. Kinds:
 
+  shapes     the offline default, generated in-process (data/shapes.py); its
+             held-out images come from another seed, so there are any number
   folder     a folder of PNG, JPEG, WebP and BMP files, searched recursively;
              other files are ignored
   lmdb       an LMDB environment (LSUN's ``*_lmdb/`` folders) whose values are
@@ -13,6 +17,7 @@ call ``load`` from several threads at once. Formats:
              holds 2^NN px images as tf.train.Example{shape: int64 [C, H, W],
              data: raw uint8 bytes}; the file for the resolution is read, else
              the next larger one (resized down)
+A set on disk holds back a fixed random min(256, n / 5) of its images.
 """
 
 import functools
@@ -23,17 +28,39 @@ from pathlib import Path
 
 import numpy as np
 
-from . import images
-from .errors import DataError
+from ..config import DISK_FORMATS
+from ..errors import ConfigError, DataError
+from . import images, shapes
 
 _TFRECORD_NAME = re.compile(r"^(?P<stem>.+)-r(?P<log2>\d\d)\.tfrecords$")
+DATA_DIR_ENV = "OGAN_DATA_DIR"
+DEFAULT_DATA_DIR = "~/ogan_data"
+HELDOUT_MAX = 256  # images of a set on disk held back for the grids
+_HELDOUT_SEED = 20190404  # fixed: the held-out images are a property of the data set
+_SHAPES_HELDOUT_SEED_OFFSET = 1_000_003  # a different stream: never a training image
+
+
+def split(n):
+    """(held-out indices, training indices) of a set of n images on disk: a
+    fixed random min(HELDOUT_MAX, n // 5) (at least 1) are held back."""
+    if n < 2:
+        raise DataError(f"the data set has {n} image(s); it needs at least 2")
+    held = min(HELDOUT_MAX, max(1, n // 5))
+    order = np.random.default_rng(_HELDOUT_SEED).permutation(n)
+    return np.sort(order[:held]), np.sort(order[held:])
 
 
 class Source:
-    kind = "?"
+    """A data set with its resolution, crop and JPEG draft setting bound."""
 
-    def __init__(self, path):
+    kind = "?"
+    in_memory = False  # True: load_many of every training image is cheap (generated)
+
+    def __init__(self, path, resolution, crop_max=0, jpeg_draft=False):
         self.path = Path(path)
+        self.resolution = resolution
+        self.crop_max = crop_max
+        self.jpeg_draft = jpeg_draft
 
     def __len__(self):
         raise NotImplementedError
@@ -42,13 +69,88 @@ class Source:
         """What item i is called in a warning (a path, a key)."""
         raise NotImplementedError
 
-    def load(self, i, resolution, crop_max=0, jpeg_draft=False):
+    def load(self, i):
         """Item i -> ((res, res, 3) uint8, upscaled); images.BadImage or
         OSError when it cannot be read."""
         raise NotImplementedError
 
+    def load_many(self, indices):
+        """Items as one uint8 (n, res, res, 3) array (all must be readable)."""
+        return np.stack([self.load(int(i))[0] for i in indices])
+
     def describe(self):
         return f"{len(self):,} images in {self.kind} {self.path}"
+
+    @functools.cached_property
+    def _split(self):
+        return split(len(self))
+
+    @property
+    def train_indices(self):
+        return self._split[1]
+
+    @property
+    def heldout_count(self):
+        """Distinct held-out images (None: any number, a generated set)."""
+        return len(self._split[0])
+
+    def heldout(self, n):
+        """n uint8 images kept out of training (for grids and evaluation). A
+        held-out file that cannot be read is passed over; a small set holds
+        back fewer than n, and they repeat."""
+        good, first_error = [], None
+        for i in self._split[0]:
+            try:
+                good.append(self.load(int(i))[0])
+            except Exception as err:  # a bad held-out file: take the next one
+                first_error = first_error or f"{self.name(i)}: {err}"
+            if len(good) == n:
+                break
+        if not good:
+            raise DataError(f"none of the held-out images of {self.path} could be read "
+                            f"(first: {first_error})")
+        return np.stack([good[k % len(good)] for k in range(n)])
+
+
+class ShapesSource(Source):
+    """The generated shapes: `size` training images from `seed`; held-out
+    images from another seed stream, never a training image."""
+
+    kind = "shapes"
+    in_memory = True
+
+    def __init__(self, size, resolution, seed):
+        super().__init__("(generated)", resolution)
+        self.size, self.seed = size, seed
+        self.factors = shapes.shape_factors(size, seed)
+
+    def __len__(self):
+        return self.size
+
+    def name(self, i):
+        return f"generated shape {i}"
+
+    def load(self, i):
+        return self.load_many([i])[0], False
+
+    def load_many(self, indices):
+        picked = {k: v[np.asarray(indices, int)] for k, v in self.factors.items()}
+        return shapes.render_shapes(picked, self.resolution)
+
+    def describe(self):
+        return f"{self.size:,} generated shapes at {self.resolution} px"
+
+    @property
+    def train_indices(self):
+        return np.arange(self.size)
+
+    @property
+    def heldout_count(self):
+        return None
+
+    def heldout(self, n):
+        return shapes.make_shapes(n, self.resolution,
+                                  self.seed + _SHAPES_HELDOUT_SEED_OFFSET)[0]
 
 
 class FolderSource(Source):
@@ -56,8 +158,8 @@ class FolderSource(Source):
 
     kind = "folder"
 
-    def __init__(self, path):
-        super().__init__(path)
+    def __init__(self, path, resolution, crop_max=0, jpeg_draft=False):
+        super().__init__(path, resolution, crop_max, jpeg_draft)
         found, self.ignored = [], 0
         for root, dirs, names in os.walk(self.path, followlinks=True):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -81,10 +183,10 @@ class FolderSource(Source):
     def name(self, i):
         return str(self.path / self.files[i])
 
-    def load(self, i, resolution, crop_max=0, jpeg_draft=False):
+    def load(self, i):
         with open(self.path / self.files[i], "rb") as f:
             data = f.read()
-        return images.load(data, resolution, crop_max, jpeg_draft)
+        return images.load(data, self.resolution, self.crop_max, self.jpeg_draft)
 
     def describe(self):
         extra = f" ({self.ignored:,} other files ignored)" if self.ignored else ""
@@ -111,8 +213,8 @@ class LmdbSource(Source):
 
     kind = "LMDB"
 
-    def __init__(self, path):
-        super().__init__(path)
+    def __init__(self, path, resolution, crop_max=0, jpeg_draft=False):
+        super().__init__(path, resolution, crop_max, jpeg_draft)
         self.env = open_lmdb(self.path)
         with self.env.begin() as txn:
             keys = list(txn.cursor().iternext(keys=True, values=False))
@@ -126,12 +228,12 @@ class LmdbSource(Source):
     def name(self, i):
         return f"{self.path} key {self.keys[i].decode(errors='replace')}"
 
-    def load(self, i, resolution, crop_max=0, jpeg_draft=False):
+    def load(self, i):
         with self.env.begin() as txn:  # one cheap read transaction per thread and call
             data = txn.get(self.keys[i])
         if data is None:
             raise images.BadImage("key vanished from the LMDB")
-        return images.load(data, resolution, crop_max, jpeg_draft)
+        return images.load(data, self.resolution, self.crop_max, self.jpeg_draft)
 
 
 def tfrecord_files(folder):
@@ -168,7 +270,7 @@ class TFRecordSource(Source):
 
     kind = "TFRecords"
 
-    def __init__(self, path, resolution):
+    def __init__(self, path, resolution, crop_max=0, jpeg_draft=False):
         path = Path(path)
         folder = path.parent if path.is_file() else path
         files = tfrecord_files(folder)
@@ -182,7 +284,7 @@ class TFRecordSource(Source):
                 f"the TFRecords in {folder} go up to {2**max(files)} px ({have}); "
                 f"train at --resolution {2**max(files)} (RES=) or lower"
             )
-        super().__init__(files[larger[0]])
+        super().__init__(files[larger[0]], resolution, crop_max, jpeg_draft)
         self.file_resolution = 2 ** larger[0]
         offsets, lengths, self.truncated = _scan_tfrecord(self.path)
         if not offsets:
@@ -197,7 +299,9 @@ class TFRecordSource(Source):
     def name(self, i):
         return f"{self.path} record {i}"
 
-    def load(self, i, resolution, crop_max=0, jpeg_draft=False):
+    def load(self, i):
+        # protobuf's parser, loaded with the first record read (TensorFlow is
+        # installed on every backend, but a shapes run never needs it)
         from tensorflow.core.example import example_pb2
 
         record = os.pread(self._fd, int(self.lengths[i]), int(self.offsets[i]))
@@ -210,15 +314,12 @@ class TFRecordSource(Source):
         if len(shape) != 3 or len(data) != int(np.prod(shape)):
             raise images.BadImage(f"shape {shape} does not match {len(data)} data bytes")
         chw = np.frombuffer(data, np.uint8).reshape(shape)
-        return images.load_array(chw.transpose(1, 2, 0), resolution, crop_max)
+        return images.load_array(chw.transpose(1, 2, 0), self.resolution, self.crop_max)
 
     def describe(self):
         note = " (a truncated last record is ignored)" if self.truncated else ""
         return (f"{len(self):,} images of {self.file_resolution} px in TFRecords "
                 f"{self.path}{note}")
-
-
-FORMATS = ("folder", "lmdb", "tfrecords")
 
 
 def detect_format(path):
@@ -237,19 +338,59 @@ def detect_format(path):
     return "folder"
 
 
+def data_root(config):
+    """The folder preset data paths are relative to: config.data_dir, else
+    $OGAN_DATA_DIR, else ~/ogan_data."""
+    return Path(config.data_dir or os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR).expanduser()
+
+
+def data_location(config):
+    """Where config's data set on disk is looked for."""
+    path = Path(config.data_path).expanduser()
+    return path if path.is_absolute() else data_root(config) / path
+
+
+def open_source(config):
+    """The Source of config's data set, opened once per process and setting
+    (an LMDB's key list, a folder's file list are read once). Raises
+    ConfigError for settings that name no data and DataError for data that
+    is missing or unreadable, so it also serves as the data set check."""
+    if not config.on_disk:
+        return _shapes(config.dataset_size, config.resolution, config.seed)
+    if not config.data_path:
+        raise ConfigError(f"preset {config.preset!r} reads images from disk but has no "
+                          "data_path: give the data as a path, DATA=path/to/images/ "
+                          "(--data path/to/images/)")
+    location = data_location(config)
+    if not location.exists():
+        message = f"no data at {location}: {config.data_source or 'check the path'}"
+        if not Path(config.data_path).expanduser().is_absolute():
+            message += (f"; or point DATA_DIR= (--data-dir, ${DATA_DIR_ENV}) at the "
+                        f"folder that holds {config.data_path}")
+        raise DataError(message)
+    return open_path(str(location), config.resolution, config.dataset, config.crop_max,
+                     config.jpeg_draft)
+
+
+@functools.lru_cache(maxsize=2)
+def _shapes(size, resolution, seed):
+    return ShapesSource(size, resolution, seed)
+
+
 @functools.lru_cache(maxsize=8)
-def open_source(kind, path, resolution):
-    """The Source of format `kind` ('auto' detects it) at path; opened once per
-    process (an LMDB's key list is read once). Raises DataError."""
+def open_path(path, resolution, kind="auto", crop_max=0, jpeg_draft=False):
+    """The Source of format `kind` ('auto' detects it) at `path`; DataError
+    when there is none."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"no data at {path}")
     if kind == "auto":
         kind = detect_format(path)
+    bound = (resolution, crop_max, jpeg_draft)
     if kind == "lmdb":
-        return LmdbSource(path.parent if path.is_file() else path)
+        return LmdbSource(path.parent if path.is_file() else path, *bound)
     if kind == "tfrecords":
-        return TFRecordSource(path, resolution)
+        return TFRecordSource(path, *bound)
     if kind == "folder":
-        return FolderSource(path)
-    raise DataError(f"unknown data format {kind!r}; use one of: auto, {', '.join(FORMATS)}")
+        return FolderSource(path, *bound)
+    raise DataError(f"unknown data format {kind!r}; use one of: {', '.join(DISK_FORMATS)}")

@@ -7,6 +7,8 @@ bilinear filter (scipy.misc.imresize is PIL's bilinear resize, which is what
 runs here). Pillow does the work: it decodes every format we accept
 (tf.io.decode_image has no WebP) and releases the GIL while decoding and
 resizing, so the tf.data map that calls this runs it in parallel threads.
+
+Also the one conversion between uint8 pixels and the models' range [-1, 1].
 """
 
 import io
@@ -23,6 +25,26 @@ _MAGIC = (
 )
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")  # what a folder is searched for
 _16_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+# uint8 <-> the models' range: x / 127.5 - 1 and back (the author's scaling).
+PIXEL_HALF = 127.5
+
+
+def unit_range(x):
+    """Float pixels in [0, 255] -> [-1, 1]; numpy arrays and tensors alike."""
+    return x / PIXEL_HALF - 1.0
+
+
+def to_float(images):
+    """uint8 images -> float32 in [-1, 1], the models' input range."""
+    return unit_range(np.asarray(images, np.float32))
+
+
+def to_uint8(images):
+    """Images in [-1, 1] (any float array) -> uint8 in [0, 255]."""
+    images = np.asarray(images, np.float32)
+    return np.clip(np.round((images + 1.0) * PIXEL_HALF), 0, 255).astype(np.uint8)
 
 
 class BadImage(Exception):

@@ -12,8 +12,10 @@ without FID (the InceptionV3 weights need a download) and summarised in a
 markdown table.
 """
 
-from . import evaluation, training
-from .runs import _write_text
+from ..data.sources import open_source
+from ..runs import RunDir, write_text
+from ..use import evaluation, metrics
+from . import training
 
 CLAIMS = (
     ("claims_author", "author's: GAN-QP + rho"),
@@ -41,12 +43,10 @@ def table_row(label, result):
 def reference_row(runs_dir, n):
     """SWD of n training images against the n held-out ones: the floor any
     generator is measured against (the data set against itself)."""
-    from . import data, metrics
-    from .runs import RunDir
-
     config = RunDir(runs_dir, CLAIMS[0][0]).read_config()
-    train = data.image_source(config)(config, n, config.seed)
-    value = metrics.swd(data.heldout_images(config, n), train)["swd"]
+    source = open_source(config)
+    train = source.load_many(source.train_indices[:n])
+    value = metrics.swd(source.heldout(n), train)["swd"]
     return f"| real training images, for reference | | | | | {value:.1f} | |\n"
 
 
@@ -69,6 +69,6 @@ def run_claims(runs_dir, samples_dir, out, steps=None, n=1000, presets=None, log
         "encoder that carries no information gets). SWD: x 10^3, mean over the Laplacian "
         "pyramid's levels, against the held-out images (lower is better).\n"
     )
-    _write_text(out, table + note)
+    write_text(out, table + note)
     log(f"wrote {out}:\n{table}")
     return table

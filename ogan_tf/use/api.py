@@ -9,7 +9,7 @@
 
 Images are uint8 RGB arrays, (n, H, W, 3) or one (H, W, 3), or image file
 paths, or a list mixing them, of any size: each is prepared as the training
-pipeline does (images.py: files decoded by Pillow and converted to RGB, the
+pipeline does (data/images.py: files decoded by Pillow and converted to RGB, the
 square centre crop of the run's crop_max, antialiased bilinear resize). A
 file that cannot be read is skipped and named in the log; an array of
 another channel count or dtype is an error.
@@ -18,12 +18,13 @@ another channel count or dtype is an error.
 import json
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from . import grids, losses
-from .errors import OganError
-
-BATCH = 256
+from ..data import images as pixels
+from ..errors import OganError, first_line
+from ..runs import load_run, weights_label
+from . import inference
 
 
 class ImageError(OganError):
@@ -33,26 +34,21 @@ class ImageError(OganError):
 # Images --------------------------------------------------------------------
 def fit_to(image, resolution, crop_max=0):
     """A uint8 (H, W, 3) array -> (res, res, 3): the training pipeline's square
-    centre crop and antialiased bilinear resize (images.load_array)."""
-    from . import images
-
+    centre crop and antialiased bilinear resize (data.images.load_array)."""
     if image.shape[:2] == (resolution, resolution):
         return image
-    return images.load_array(image, resolution, crop_max)[0]
+    return pixels.load_array(image, resolution, crop_max)[0]
 
 
 def read_image(path, resolution, crop_max=0):
-    """A file as the training pipeline reads it (images.load: any Pillow mode
-    converted to RGB as the author's imread(mode="RGB"), centre crop, resize);
-    ImageError saying why not."""
-    from . import images
-
+    """A file as the training pipeline reads it (data.images.load: any Pillow
+    mode converted to RGB as the author's imread(mode="RGB"), centre crop,
+    resize); ImageError saying why not."""
     try:
         data = Path(path).read_bytes()
-        return images.load(data, resolution, crop_max)[0]
-    except (OSError, images.BadImage) as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ImageError(f"{path} is unreadable ({reason})") from None
+        return pixels.load(data, resolution, crop_max)[0]
+    except (OSError, pixels.BadImage) as err:
+        raise ImageError(f"{path} is unreadable ({first_line(err)})") from None
 
 
 def _check_array(array, what):
@@ -99,15 +95,15 @@ class OganModel:
     """A trained G and E with the operations a user wants.
 
     Args:
-        encode_raw: function, uint8 (B, res, res, 3) -> E(x) (B, z_dim).
-        generator: Keras model, z (B, z_dim) -> images in [-1, 1].
+        encoder: Keras model E, images in [-1, 1] (B, res, res, 3) -> E(x) (B, z_dim).
+        generator: Keras model G, z (B, z_dim) -> images in [-1, 1].
         recon_scale: s in reconstructions G(s * N(E(x))).
         info: where the model came from (run, step, weights).
         crop_max: the run's Config.crop_max, for images of other sizes.
     """
 
-    def __init__(self, encode_raw, generator, recon_scale, info, log=print, crop_max=0):
-        self._encode_raw = encode_raw
+    def __init__(self, encoder, generator, recon_scale, info, log=print, crop_max=0):
+        self.encoder = encoder
         self.generator = generator
         self.recon_scale = float(recon_scale)
         self.info = info
@@ -122,9 +118,7 @@ class OganModel:
 
     def encode(self, items, raw=False):
         """N(E(x)) (or E(x) with raw=True), float32 (n, z_dim)."""
-        x = self.images(items)
-        codes = grids.batched(self._encode_raw, x, BATCH).astype(np.float32)
-        return codes if raw else np.asarray(losses.standardize(codes), np.float32)
+        return inference.encode(self.encoder, self.images(items), raw=raw)
 
     def decode(self, codes):
         """G(codes) as uint8 images (n, res, res, 3); codes: (n, z_dim) or (z_dim,)."""
@@ -137,7 +131,7 @@ class OganModel:
             )
         if not np.all(np.isfinite(codes)):
             raise OganError("codes contain NaN or infinite values")
-        return grids.to_uint8(grids.batched(self.generator.predict_on_batch, codes, BATCH))
+        return inference.decode(self.generator, codes)
 
     def reconstruct(self, items, scale=None):
         """G(s * N(E(x))) as uint8; s defaults to the run's recon_scale."""
@@ -162,11 +156,8 @@ def load(source, runs_dir="runs", weights="auto", log=print):
     if (path / "encoder_raw.keras").is_file() and (path / "generator.keras").is_file():
         model = load_export(path, log)
         held = model.info.get("weights")
-        try:
-            wanted = "raw" if weights == "raw" else f"ema-{float(weights):g}"
-        except ValueError:
-            wanted = str(weights)
-        if weights != "auto" and wanted != held:
+        wanted = weights_label(None, weights) if weights != "auto" else held
+        if wanted != held:
             raise OganError(f"export {path} holds the {held!r} weights, not {wanted!r}; "
                             "load the run itself to pick other weights")
         return model
@@ -177,30 +168,23 @@ def load(source, runs_dir="runs", weights="auto", log=print):
                         "folder (with encoder_raw.keras); pass a run name or one of those")
     else:
         name = str(source)
-    from .training import load_run
-
     config, model, step = load_run(runs_dir, name, weights)
-    from .export import weights_label
-
     info = {"run": name, "step": step, "weights": weights_label(config, weights)}
-    encoder = model.encoder
-    return OganModel(
-        lambda x: encoder.predict_on_batch(grids.to_float(x)), model.generator,
-        config.recon_scale, info, log, crop_max=config.crop_max,
-    )
+    return OganModel(model.encoder, model.generator, config.recon_scale, info, log,
+                     crop_max=config.crop_max)
 
 
 def load_export(path, log=print):
-    """An OganModel from an export folder, with plain Keras loading."""
-    import keras
-
+    """An OganModel from an export folder, with plain Keras loading. The
+    export's encoder_raw.keras wraps E (named "encoder") behind a uint8
+    rescaling; the model uses E itself, as for a run."""
     path = Path(path)
     try:
         info = json.loads((path / "info.json").read_text())
-        encoder = keras.models.load_model(path / "encoder_raw.keras")
+        encoder = keras.models.load_model(path / "encoder_raw.keras").get_layer("encoder")
         generator = keras.models.load_model(path / "generator.keras")
     except (OSError, ValueError) as err:
-        raise OganError(f"export {path} is unreadable ({str(err).splitlines()[0]}); "
+        raise OganError(f"export {path} is unreadable ({first_line(err)}); "
                         "write it again with `ogan-tf export --run RUN`") from None
-    return OganModel(encoder.predict_on_batch, generator, info.get("recon_scale", 0.9),
+    return OganModel(encoder, generator, info.get("recon_scale", 0.9),
                      info, log, crop_max=info.get("crop_max", 0))

@@ -28,8 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, grids, losses
-from .errors import OganError
+from ..core import losses
+from ..data.images import to_float, unit_range
+from ..data.sources import open_source
+from ..errors import OganError
+from .inference import decode, encode
 
 INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
 # Where Keras itself fetches it; we never download (runs stay offline and reproducible).
@@ -90,7 +93,7 @@ def inception_features(images, model, batch_size=50):
         x = tf.image.resize(
             tf.cast(images[lo:lo + batch_size], tf.float32), (INCEPTION_SIZE, INCEPTION_SIZE)
         )
-        out.append(np.asarray(model.predict_on_batch(x / 127.5 - 1.0), np.float64))
+        out.append(np.asarray(model.predict_on_batch(unit_range(x)), np.float64))
     return np.concatenate(out)
 
 
@@ -189,7 +192,7 @@ def swd(images_a, images_b, seed=0, per_image=128, size=7, directions=512, min_r
         raise OganError(f"SWD compares images of one size, got {images_a.shape[1:]} "
                         f"and {images_b.shape[1:]}")
     rng = np.random.default_rng(seed)
-    pyramids = [laplacian_pyramid(grids.to_float(x[:n]), min_resolution)
+    pyramids = [laplacian_pyramid(to_float(x[:n]), min_resolution)
                 for x in (images_a, images_b)]
     out = {}
     for level_a, level_b in zip(*pyramids):
@@ -198,19 +201,6 @@ def swd(images_a, images_b, seed=0, per_image=128, size=7, directions=512, min_r
         out[f"swd_{level_a.shape[1]}"] = 1e3 * sliced_wasserstein(da, db, directions, rng)
     out["swd"] = float(np.mean(list(out.values())))
     return out
-
-
-# Models on batches ---------------------------------------------------------
-def encode(encoder, images):
-    """(N(E(x)) float32 (n, z_dim), E(x)) of uint8 images."""
-    raw = grids.batched(lambda b: grids.infer(encoder, grids.to_float(b)), images, BATCH)
-    return np.asarray(losses.standardize(raw), np.float32), raw
-
-
-def decode(generator, codes):
-    """G(codes) as uint8 images."""
-    return grids.to_uint8(grids.batched(lambda c: grids.infer(generator, c),
-                                        np.asarray(codes, np.float32), BATCH))
 
 
 def ssim(images_a, images_b):
@@ -224,13 +214,12 @@ def ssim(images_a, images_b):
 
 def pixel_mse(images_a, images_b):
     """Mean squared pixel difference on the models' [-1, 1] scale."""
-    return float(np.mean((grids.to_float(images_a) - grids.to_float(images_b)) ** 2))
+    return float(np.mean((to_float(images_a) - to_float(images_b)) ** 2))
 
 
 def reconstruction_figures(generator, encoder, images, scale):
     """MSE and SSIM of G(scale * N(E(x))) against x and against another image."""
-    codes, _ = encode(encoder, images)
-    recon = decode(generator, scale * codes)
+    recon = decode(generator, scale * encode(encoder, images))
     other = np.roll(images, 1, axis=0)  # held-out images are independent draws
     return recon, {
         "recon_mse": pixel_mse(recon, images),
@@ -243,8 +232,9 @@ def reconstruction_figures(generator, encoder, images, scale):
 def code_figures(generator, encoder, images, z):
     """z_corr on fresh z, and how N(E(x)) of real images compares with z ~ N(0, I)."""
     fake = decode(generator, z)
-    _, raw_fake = encode(encoder, fake)
-    codes, raw_real = encode(encoder, images)
+    raw_fake = encode(encoder, fake, raw=True)
+    raw_real = encode(encoder, images, raw=True)
+    codes = np.asarray(losses.standardize(raw_real))
     dim_mean, dim_std = codes.mean(axis=0), codes.std(axis=0)
     return fake, {
         "z_corr_fresh": float(np.mean(losses.correlation(z, raw_fake))),
@@ -257,14 +247,6 @@ def code_figures(generator, encoder, images, z):
     }
 
 
-def heldout_available(config):
-    """Distinct held-out images of config's data set; None for a data set made
-    in-process (any number). On disk it is data.split's min(256, n / 5)."""
-    if config.dataset in data.DATASETS:
-        return None
-    return len(data.split(len(data.image_source(config)))[0])
-
-
 def evaluate(generator, encoder, config, n=1000, fid=False, feature_model=None, seed=0,
              log=None):
     """Every figure for a G and E trained with `config`, on n held-out images.
@@ -272,17 +254,18 @@ def evaluate(generator, encoder, config, n=1000, fid=False, feature_model=None, 
     fid: also FID of samples and reconstructions against the held-out
     images (InceptionV3 with the cached ImageNet weights unless
     feature_model is given). n is cut to the held-out images a data set on
-    disk has (heldout_available). Returns a flat dict of floats.
+    disk has (Source.heldout_count). Returns a flat dict of floats.
     """
     began = time.perf_counter()
-    available = heldout_available(config)
+    source = open_source(config)
+    available = source.heldout_count
     if available is not None and n > available:
         if log:
             log(f"the data set holds back {available} images: evaluating on those")
         n = available
     if fid and feature_model is None:
         feature_model = inception_model()  # fails before any work when the file is missing
-    real = data.heldout_images(config, n)
+    real = source.heldout(n)
     z = np.random.default_rng([seed, 7]).standard_normal((n, config.z_dim)).astype(np.float32)
     fake, figures = code_figures(generator, encoder, real, z)
     recon, recon_figures = reconstruction_figures(generator, encoder, real, config.recon_scale)

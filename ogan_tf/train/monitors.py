@@ -1,59 +1,19 @@
-"""Evaluating a run: `ogan-tf evaluate`, and the optional monitors of a fit.
+"""Optional monitors of a fit (off by default): evaluation and TensorBoard.
 
-``evaluate_run`` loads a run (EMA weights where it keeps them), computes
-metrics.evaluate on held-out images, writes ``runs/<run>/eval.json`` and
-appends the same figures to ``metrics.jsonl`` as a row with
-``"event": "eval"`` (training rows have no "event").
-
-During training (off by default): ``eval_every`` steps > 0 runs the same
-evaluation into metrics.jsonl; ``tensorboard = true`` writes every
-metrics row as scalars, and the sample grids as images, to
+``eval_every`` steps > 0 runs use.metrics.evaluate into metrics.jsonl (rows
+with ``"event": "eval"``, as `ogan-tf evaluate`); ``tensorboard = true``
+writes every metrics row as scalars, and the sample grids as images, to
 ``runs/<run>/tensorboard/`` at the global step.
 """
 
 import contextlib
-import json
-import time
 
 import imageio.v3 as iio
 
-from . import metrics
+from ..runs import weights_label
+from ..use import metrics
+from ..use.evaluation import eval_row
 from .callbacks import StepCallback
-from .export import weights_label
-from .runs import RunDir, _write_text
-
-
-def eval_row(step, weights, figures):
-    return {"step": step, "time": round(time.time(), 3), "event": "eval",
-            "weights": weights, **figures}
-
-
-def evaluate_run(runs_dir, name, weights="auto", n=None, fid=True, log=print):
-    """Evaluate run `name`'s latest checkpoint; returns the eval.json dict."""
-    from .training import load_run
-
-    if fid:
-        metrics.inception_weights_path()  # the one-line error before loading anything
-    config, model, step = load_run(runs_dir, name, weights)
-    n = n or config.eval_images
-    label = weights_label(config, weights)
-    log(f"evaluating {name!r} at step {step} ({label} weights) on {n} held-out images"
-        + ("" if fid else " (no FID)"))
-    figures = metrics.evaluate(model.generator, model.encoder, config, n=n, fid=fid, log=log)
-    row = eval_row(step, label, figures)
-    run_dir = RunDir(runs_dir, name)
-    _write_text(run_dir.path / "eval.json", json.dumps({"run": name, **row}, indent=2) + "\n")
-    run_dir.append_metrics(row)
-    log(format_figures(figures))
-    log(f"wrote {run_dir.path / 'eval.json'} and a row of {run_dir.metrics_path}")
-    return {"run": name, **row}
-
-
-def format_figures(figures):
-    keys = [k for k in ("z_corr_fresh", "recon_mse", "recon_mse_other", "recon_ssim",
-                        "recon_ssim_other", "swd_samples", "swd_recon", "fid_samples",
-                        "fid_recon") if k in figures]
-    return "  " + ", ".join(f"{k} {figures[k]:.4g}" for k in keys)
 
 
 class EvaluateEvery(StepCallback):

@@ -18,7 +18,7 @@ import math
 import keras
 from keras import layers
 
-from .config import VARIANTS, check_geometry  # noqa: F401 (VARIANTS re-exported)
+from ..config import VARIANTS, check_geometry
 
 
 def _geometry(resolution, channels):

@@ -6,12 +6,8 @@ epoch (``log_every`` steps), from the logs Keras already computed.
 """
 
 import time
-from pathlib import Path
 
-import imageio.v3 as iio
 import keras
-
-from . import grids
 
 
 class StepCallback(keras.callbacks.Callback):
@@ -84,46 +80,6 @@ class UpdateEMA(StepCallback):
         if keras.backend.backend() == "jax":
             self.model.jax_state_sync()
         self.ema.update(step)
-
-
-class SampleGrids:
-    """Writes the random, reconstruction and interpolation grids of a model.
-
-    Args:
-        out_dir: folder of the PNGs (samples/<run>/).
-        z: fixed noise, (81, z_dim) for a 9x9 random grid.
-        heldout: float images in [-1, 1] never trained on; the first 32 go to
-            the reconstruction grid, the next 16 to 8 interpolation rows.
-        scale: s in G(s * N(E(x))).
-        interpolation_steps: mixes decoded per interpolation row.
-    """
-
-    def __init__(self, out_dir, z, heldout, scale, interpolation_steps=10):
-        self.out_dir = Path(out_dir)
-        self.z = z
-        self.recon_images = heldout[:32]
-        self.starts, self.ends = heldout[32:40], heldout[40:48]
-        self.scale = scale
-        self.interpolation_steps = interpolation_steps
-
-    def write(self, generator, encoder, step):
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        images = {
-            "random": grids.random_grid(generator, self.z),
-            "reconstruction": grids.reconstruction_grid(
-                generator, encoder, self.recon_images, self.scale
-            ),
-            "interpolation": grids.interpolation_grid(
-                generator, encoder, self.starts, self.ends, self.scale,
-                self.interpolation_steps,
-            ),
-        }
-        paths = []
-        for kind, image in images.items():
-            path = self.out_dir / f"{kind}_step{step:07d}.png"
-            iio.imwrite(path, image)
-            paths.append(path)
-        return paths
 
 
 class EveryNSteps(StepCallback):

@@ -1,4 +1,4 @@
-"""Scaling out on the engines that exist for it (README "Scaling out").
+"""Scaling out on the engines that exist for it (docs/scaling.md).
 
 config.strategy picks one:
   none           one device, as the author (Keras' default)
@@ -14,19 +14,26 @@ The maths under replication (tested in tests/test_distribute.py):
   the learning rate is not changed (the gradient applied is the gradient of
   the same global batch as on one device).
 - tf.distribute sums the replicas' gradients, so OGAN.compute_loss divides
-  its per-replica mean by R (model.replica_scale); Keras' JAX trainer runs
-  one program over the global batch and needs nothing.
+  its per-replica mean by R (core.model.replica_position gives R); Keras'
+  JAX trainer runs one program over the global batch and needs nothing.
 - z: every replica draws the whole global batch's z from the same seed state
-  and keeps its own rows (model.OGAN.draw_z), so replicas get different z
+  and keeps its own rows (core.model.OGAN.draw_z), so replicas get different z
   and the run draws exactly the z a single device would.
 - Data: each input pipeline reads its own 1/n of the training images
-  (data.training_dataset's `shard`), never a copy of another's.
+  (data.pipeline.training_dataset's `shard`), never a copy of another's.
 - Only the chief (worker 0) writes checkpoints, grids, metrics and exports.
+
+Each strategy imports its engine (tensorflow or jax) inside the function
+that builds it: a run loads only the library its backend needs.
 """
 
+import contextlib
+import json
 import os
 
-from .errors import ConfigError
+import keras
+
+from ..errors import ConfigError
 
 # Split the CPU into N logical devices (TensorFlow), so `mirrored` can be run
 # and tested on a machine without GPUs. No effect when there are GPUs.
@@ -53,8 +60,6 @@ class Placement:
 
     def scope(self):
         """Context in which the model must be built or loaded."""
-        import contextlib
-
         return self.strategy.scope() if self.strategy else contextlib.nullcontext()
 
     def per_replica_batch(self, batch_size):
@@ -84,8 +89,6 @@ class Placement:
 def place(config):
     """The Placement for config.strategy; raises ConfigError (saying what to
     do) where the strategy does not fit the backend, the machine or the batch."""
-    import keras
-
     name = config.strategy
     backend = keras.backend.backend()
     if name != "none" and _ENGINE[name] != backend:
@@ -167,8 +170,6 @@ _MIRRORED = {}
 
 
 def _multi_worker():
-    import json
-
     import tensorflow as tf
 
     text = os.environ.get("TF_CONFIG")
@@ -182,7 +183,7 @@ def _multi_worker():
             + ("missing" if not text else f"not valid ({text[:80]!r})")
             + '; set it on every machine, e.g. TF_CONFIG=\'{"cluster": {"worker": '
             '["host0:12345", "host1:12345"]}, "task": {"type": "worker", "index": 0}}\' '
-            '(README "Scaling out")'
+            '(docs/scaling.md)'
         ) from None
     if not tf.config.list_physical_devices("GPU") and os.environ.get(CPU_DEVICES_ENV):
         split_cpu(int(os.environ[CPU_DEVICES_ENV]))
@@ -192,7 +193,6 @@ def _multi_worker():
 
 def _data_parallel():
     import jax
-    import keras
 
     devices = jax.devices()
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))

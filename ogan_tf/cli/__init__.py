@@ -1,0 +1,51 @@
+"""`ogan-tf`: argument parsing and one-line errors, over every layer.
+
+cli/train.py holds `train` and `samples`, cli/use.py the commands that use a
+trained model. The commands' modules import the layers below (Keras,
+TensorFlow) only when a command runs: `ogan-tf --help` and argument errors
+stay instant.
+"""
+
+import argparse
+import os
+import sys
+
+# Before TensorFlow loads: keep its C++ start-up chatter off the console.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from ..errors import OganError  # noqa: E402  (no keras import: --help stays instant)
+from . import train, use  # noqa: E402
+
+COMMANDS = {**train.COMMANDS, **use.COMMANDS}  # name -> handler(args)
+
+
+def add_dirs(parser, samples=True):
+    parser.add_argument("--runs-dir", default="runs", help="where runs live (default: runs)")
+    if samples:
+        parser.add_argument("--samples-dir", default="samples",
+                            help="where grids go (default: samples)")
+
+
+def parser():
+    top = argparse.ArgumentParser(prog="ogan-tf", description="O-GAN in Keras 3")
+    sub = top.add_subparsers(dest="command", required=True)
+    train.add_parsers(sub, add_dirs)
+    use.add_parsers(sub, add_dirs)
+    return top
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except OganError as err:
+        print(f"ogan-tf: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ogan-tf: interrupted; the last checkpoint is kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

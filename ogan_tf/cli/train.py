@@ -1,0 +1,135 @@
+"""`ogan-tf train` and `ogan-tf samples`.
+
+train's override flags are made from the settings in config.py: one flag
+per setting that has flag=True, with its help text, its choices and a
+parser for its type (booleans take --x, --no-x, or --x on|off).
+"""
+
+import argparse
+import types
+
+from ..config import DEFAULT_PRESET, SETTINGS, resolve_data
+
+WEIGHTS_HELP = ("auto (the first EMA where the run keeps EMAs, else raw), raw, "
+                "or an EMA decay such as 0.999")
+
+
+def on_off(text):
+    """A boolean on the command line: on/off (true/false, yes/no, 1/0)."""
+    value = {"on": True, "true": True, "yes": True, "1": True,
+             "off": False, "false": False, "no": False, "0": False}.get(text.lower())
+    if value is None:
+        raise argparse.ArgumentTypeError(f"use on or off, not {text!r}")
+    return value
+
+
+def decay_list(text):
+    """--ema-decays 0.999,0.9999 -> (0.999, 0.9999); "none" -> ()."""
+    if text.strip().lower() in ("", "none"):
+        return ()
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"use comma-separated decays such as 0.999,0.9999 (or none), not {text!r}"
+        ) from None
+
+
+def auto_on_off(text):
+    """--jit-compile auto|on|off -> "auto", True, False."""
+    return "auto" if text == "auto" else on_off(text)
+
+
+class OnOffAction(argparse.Action):
+    """--x (on), --no-x (off) or --x on|off for a boolean setting."""
+
+    def __init__(self, option_strings, dest, default=None, help=None):
+        negatives = ["--no-" + s[2:] for s in option_strings]
+        super().__init__([*option_strings, *negatives], dest, nargs="?", default=default,
+                         metavar="on|off", help=help)
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if option_string.startswith("--no-"):
+            if value is not None:
+                raise argparse.ArgumentError(self, f"{option_string} takes no value")
+            setattr(namespace, self.dest, False)
+            return
+        try:
+            setattr(namespace, self.dest, True if value is None else on_off(value))
+        except argparse.ArgumentTypeError as err:
+            raise argparse.ArgumentError(self, str(err)) from None
+
+
+def _flag_options(name, field):
+    """argparse keywords for the setting `name`."""
+    options = {"default": None, "help": field.metadata["help"]}
+    kind = field.type
+    choices = getattr(field.metadata["check"], "choices", None)
+    if name == "jit_compile":
+        return {**options, "type": auto_on_off, "metavar": "{auto,on,off}"}
+    if kind is bool:
+        return {**options, "action": OnOffAction}
+    if kind is tuple:
+        return {**options, "type": decay_list}
+    if choices:
+        return {**options, "choices": choices}
+    if isinstance(kind, types.UnionType):  # int | None: given means an int
+        kind = next(k for k in kind.__args__ if k is not type(None))
+    return {**options, "type": kind}
+
+
+def setting_flags(parser):
+    """One --<setting> flag per settable Config field (None = not given)."""
+    group = parser.add_argument_group("settings (override the preset's)")
+    for name, field in SETTINGS.items():
+        if field.metadata["flag"]:
+            group.add_argument("--" + name.replace("_", "-"), dest=name,
+                               **_flag_options(name, field))
+
+
+def add_parsers(sub, add_dirs):
+    train = sub.add_parser("train", help="train (or resume) a run")
+    train.add_argument("--data", default=None,
+                       help="preset name from experiments/ (default: the run's own when "
+                            f"resuming, else {DEFAULT_PRESET}, offline), or a path (with a "
+                            "'/') to a folder of images, an LMDB folder or a TFRecords set")
+    train.add_argument("--preset", default=None,
+                       help="with a data path: the preset whose networks and settings "
+                            "train on it, at its resolution unless --resolution (default: "
+                            "folder, the author's 128 px DCGAN)")
+    train.add_argument("--run", help="run name (default: the data name; for a path, "
+                                     "its last part)")
+    train.add_argument("--fresh", action="store_true",
+                       help="start over: move an existing run aside instead of resuming")
+    add_dirs(train)
+    setting_flags(train)
+
+    samples = sub.add_parser("samples", help="write the three grids from a run")
+    samples.add_argument("--run", default=DEFAULT_PRESET,
+                         help=f"run name (default: {DEFAULT_PRESET})")
+    samples.add_argument("--weights", default="auto", help=WEIGHTS_HELP)
+    add_dirs(samples)
+
+
+def run_train(args, log=print):
+    # Here, not at the top: the training stack loads Keras (see cli/__init__.py).
+    from ..train import training
+
+    choice = resolve_data(args.data, args.preset, args.run)
+    if choice.path:
+        log(f"data: {choice.path} (preset {choice.preset!r}); run name {choice.run_name!r}"
+            + ("" if args.run else " from the path (--run / RUN= picks another)"))
+    overrides = {name: getattr(args, name) for name, f in SETTINGS.items()
+                 if f.metadata["flag"]}
+    run = training.start_run(args.runs_dir, args.samples_dir, choice.run_name, choice.preset,
+                             {**overrides, **choice.overrides}, fresh=args.fresh, log=log)
+    training.train(run, args.samples_dir, log=log)
+
+
+def run_samples(args, log=print):
+    from ..use.grids import write_samples  # loads Keras (see cli/__init__.py)
+
+    write_samples(args.runs_dir, args.samples_dir, args.run, weights=args.weights, log=log)
+
+
+COMMANDS = {"train": run_train, "samples": run_samples}
