@@ -8,7 +8,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY, one_line_error
+from conftest import TINY, TINY_SETTINGS, one_line_error
 from ogan_tf import cli
 from ogan_tf import runs as runs_module
 from ogan_tf.train import training
@@ -17,8 +17,7 @@ from ogan_tf.runs import RunDir, load_checkpoint
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
 SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10"]
-TINY_OVERRIDES = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256,
-                      log_every=10, sample_every=10, checkpoint_every=10)
+TINY_OVERRIDES = dict(TINY_SETTINGS, log_every=10, sample_every=10, checkpoint_every=10)
 
 
 def train(dirs, *args, run="t"):
