@@ -25,8 +25,6 @@ from ogan_tf.errors import ConfigError
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, training_batches
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
-
 on_tf = pytest.mark.tensorflow_only  # tf.distribute runs on the TensorFlow backend
 TINY_CONFIG = dict(TINY_SETTINGS, dataset_size=64)
 
@@ -193,6 +191,7 @@ def test_strategy_errors_are_one_line_and_create_nothing(dirs, capsys, monkeypat
     assert not (runs / "e").exists()
 
 
+@pytest.mark.both_backends
 @pytest.mark.jax_only
 @pytest.mark.parametrize("strategy", ["mirrored", "multi-worker"])
 def test_tf_distribute_strategies_on_jax_are_one_line_errors(dirs, capsys, strategy):
