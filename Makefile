@@ -42,10 +42,11 @@ train: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/ogan-tf samples --run $(RUN)
 
-# Everything on TensorFlow, then the core model, loss, training and
-# distribution tests again on JAX (the second backend, README "Scaling out").
+# Everything on TensorFlow, then the core model, loss, training,
+# distribution and speed-option tests again on JAX (the second backend, README "Scaling out").
 JAX_TESTS := tests/test_losses.py tests/test_networks.py tests/test_model.py \
-	tests/test_loss_variants.py tests/test_training.py tests/test_ema.py tests/test_distribute.py
+	tests/test_loss_variants.py tests/test_training.py tests/test_ema.py tests/test_distribute.py \
+	tests/test_speed.py
 
 test: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q

@@ -31,7 +31,7 @@ def _speed_flags(parser):
                              "(default float32, the author's)")
     parser.add_argument("--fused-step", action=argparse.BooleanOptionalAction, default=None,
                         help="one E pass on G(z) serves both players, same gradients "
-                             "(TensorFlow backend; default off)")
+                             "(TensorFlow and JAX; default off)")
     parser.add_argument("--jit-compile", choices=list(_JIT), default=None,
                         help="XLA: auto (Keras' choice: on with a GPU, off on CPU), on, off")
 

@@ -95,7 +95,7 @@ class Config:
     ema_decays: tuple = ()
     # Speed (README "Speed"). The defaults compute exactly the author's step.
     precision: str = "float32"  # PRECISIONS; mixed_float16 adds loss scaling (GPUs)
-    fused_step: bool = False  # one E pass on G(z) serves both players (TF backend)
+    fused_step: bool = False  # one E pass on G(z) serves both players (TF and JAX)
     jit_compile: bool | str = "auto"  # XLA: "auto" = Keras' choice (on with a GPU)
     # Data on disk (dataset "folder", "lmdb", "tfrecords" or "auto" = detect;
     # see data.py). data_path: relative to the data root (data_dir, else
