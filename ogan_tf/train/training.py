@@ -79,9 +79,9 @@ def set_speed_options(model, config):
 
 def check_backend_options(config):
     """ConfigError where a setting needs another Keras backend."""
-    if config.fused_step and keras.backend.backend() != "tensorflow":
+    if config.fused_step and keras.backend.backend() not in ("tensorflow", "jax"):
         raise ConfigError(
-            f"fused_step needs the TensorFlow backend (KERAS_BACKEND is "
+            f"fused_step needs the TensorFlow or JAX backend (KERAS_BACKEND is "
             f"{keras.backend.backend()!r}); drop --fused-step"
         )
 
