@@ -2,7 +2,12 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# GPU=1: CUDA builds of TensorFlow and JAX (setup.cfg's gpu extra); the
+# default is 1 where an NVIDIA driver answers (nvidia-smi), else 0.
+GPU    ?= $(if $(shell nvidia-smi -L 2>/dev/null),1,0)
+comma  := ,
+EXTRAS := test$(if $(filter 1,$(GPU)),$(comma)gpu)
+STAMP  := $(VENV)/.installed-$(if $(filter 1,$(GPU)),gpu,cpu)
 
 DATA   ?=
 PRESET ?=
@@ -30,11 +35,12 @@ BENCH_ARGS ?=
 
 install: $(STAMP)
 
-# Rebuilt when the package's dependencies change.
+# Rebuilt when the package's dependencies change, or GPU= does.
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
+	rm -f $(VENV)/.installed-*
 	touch $@
 
 train: $(STAMP)

@@ -220,7 +220,7 @@ class Config:
                              "(mixed_float16 adds loss scaling, for GPUs)",
                              one_of(*PRECISIONS), fixed=True)
     fused_step: bool = setting(False, "one E pass on G(z) serves both players, same "
-                               "gradients (TensorFlow backend)", boolean)
+                               "gradients (TensorFlow and JAX backends)", boolean)
     jit_compile: bool | str = setting("auto", "XLA: auto (Keras' choice: on with a GPU, off "
                                       "on CPU), on, off", auto_or_boolean)
     # Evaluation and monitoring --------------------------------------------

@@ -1,5 +1,6 @@
 """Speed options compute the author's step: fused gradients, mixed precision,
-saved files. (Speed itself is measured by benchmarks/, never asserted.)"""
+saved files. (Speed itself is measured by benchmarks/, never asserted.)
+The fused step runs on TensorFlow and JAX: its tests run on both backends."""
 
 import json
 import subprocess
@@ -8,21 +9,23 @@ import sys
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from conftest import TINY, random_batch
+from conftest import TINY, TINY_SETTINGS, gradients, random_batch
+from conftest import tiny_config as conftest_tiny_config
 from ogan_tf import cli
 from ogan_tf.core import losses
 from ogan_tf.train import training
-from ogan_tf.config import Config
 from ogan_tf.errors import ConfigError
 from ogan_tf.runs import RunDir, load_checkpoint
 
-Z_DIM = 8
+pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+
+Z_DIM = TINY_SETTINGS["z_dim"]
 
 
 def tiny_config(**changes):
-    return Config(resolution=32, z_dim=Z_DIM, channels=16, batch_size=8, **changes)
+    """The tiny model with the author's DCGAN networks unless `changes` say."""
+    return conftest_tiny_config(**{"variant": "dcgan_5x5", **changes})
 
 
 def batch(n=8, seed=0):
@@ -30,10 +33,16 @@ def batch(n=8, seed=0):
 
 
 def reference_gradients(model, x, z):
-    """The author's single loss over his three-E-pass graph, one tape."""
-    with tf.GradientTape() as tape:
-        loss, _ = losses.ogan_qp_loss(**model.combined(x, z, training=True))
-    return loss, tape.gradient(loss, model.trainable_variables)
+    """The author's single loss over his three-E-pass graph, differentiated
+    as one loss (conftest.gradients: a tape on TF, jax.vjp on JAX)."""
+    def author_loss():
+        return {"loss": losses.ogan_qp_loss(**model.combined(x, z, training=True))[0]}
+
+    return author_loss()["loss"], gradients(author_loss, model.trainable_variables)["loss"]
+
+
+def global_norm(grads):
+    return float(np.sqrt(sum(np.sum(np.square(np.asarray(g))) for g in grads)))
 
 
 @pytest.mark.parametrize("variant", ["dcgan_5x5", "sm_4x4"])
@@ -46,17 +55,21 @@ def test_fused_step_gives_the_author_loss_and_gradients(variant):
     assert len(fused) == len(ref) and all(g is not None for g in fused)
     # Float round-off: each gradient within 1e-5 of the largest entry overall
     # (biases before a BN have a true gradient of 0 and only round-off in both).
-    scale = max(float(tf.reduce_max(tf.abs(g))) for g in ref)
-    worst = max(float(tf.reduce_max(tf.abs(a - b))) for a, b in zip(ref, fused))
+    scale = max(float(np.max(np.abs(g))) for g in ref)
+    worst = max(float(np.max(np.abs(a - np.asarray(b)))) for a, b in zip(ref, fused))
     assert worst < 1e-5 * scale, (worst, scale)
     # Not a trivial match: the E part is not zero.
-    assert float(tf.linalg.global_norm(fused[-2:])) > 0
+    assert global_norm(fused[-2:]) > 0
 
 
 def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
     """Keras fit with fused_step: same weights, optimizer slots and BN moving
-    statistics after 3 steps as the author's step (his 3 BN updates too)."""
+    statistics after 3 steps as the author's step (his 3 BN updates too).
+    tf.data feeds both backends, as in a run."""
+    import tensorflow as tf
+
     x, _ = batch(24, seed=1)
+    x = np.asarray(x)
     data = tf.data.Dataset.from_tensor_slices(x).batch(8)
     models = {}
     for fused in (False, True):
@@ -70,6 +83,8 @@ def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
         assert h_fused[key][0] == pytest.approx(h_author[key][0], rel=1e-4, abs=1e-5)
     for a, b in zip(author.get_weights(), fused.get_weights()):  # incl. moving stats
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    for a, b in zip(author.optimizer.variables, fused.optimizer.variables):  # RMSprop slots
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
     assert int(fused.optimizer.iterations) == 3
 
 
@@ -77,7 +92,10 @@ def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
 def test_bf16_run_tracks_float32():
     """The tiny model of test_model's fit test, in float32 and in the fastest
     settings (mixed_bfloat16 + fused step): z_corr rises in both, alike."""
+    import tensorflow as tf  # tf.data feeds both backends, as in a run
+
     x, _ = batch(256, seed=2)
+    x = np.asarray(x)
     data = tf.data.Dataset.from_tensor_slices(x).repeat().batch(16, drop_remainder=True)
     z_corr = {}
     for precision, fused in (("float32", False), ("mixed_bfloat16", True)):
@@ -88,8 +106,9 @@ def test_bf16_run_tracks_float32():
         history = model.fit(data, steps_per_epoch=25, epochs=4, verbose=0, shuffle=False).history
         z_corr[precision] = history["z_corr"]
         assert model.generator.layers[-2].compute_dtype == precision.split("_")[-1]
-        out = model.combined(x[:8], tf.random.normal((8, Z_DIM)), training=True)
-        assert all(t.dtype == tf.float32 for t in out.values())  # the loss's inputs
+        out = model.combined(x[:8], keras.random.normal((8, Z_DIM)), training=True)
+        # the loss's inputs
+        assert all(keras.backend.standardize_dtype(t.dtype) == "float32" for t in out.values())
     bf16, f32 = z_corr["mixed_bfloat16"], z_corr["float32"]
     assert bf16[-1] > bf16[0] + 0.1 and bf16[-1] > 0.5, bf16
     assert abs(bf16[-1] - f32[-1]) < 0.15, (bf16, f32)
@@ -109,12 +128,14 @@ print(json.dumps(out))
 
 
 def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_path):
+    import tensorflow as tf
+
     x, z = batch()
     saved = []
     for precision in ("mixed_bfloat16", "mixed_float16"):
         config = tiny_config(precision=precision)
         model = training.build_model(config)
-        model.fit(tf.data.Dataset.from_tensors(x), epochs=1, verbose=0, shuffle=False)
+        model.fit(tf.data.Dataset.from_tensors(np.asarray(x)), epochs=1, verbose=0, shuffle=False)
         run = RunDir(tmp_path / "runs", precision)
         loaded = load_checkpoint(run.save_checkpoint(model, 1, keep=1), config)
         assert loaded.generator.layers[-2].dtype_policy.name == precision
@@ -154,14 +175,16 @@ def test_speed_flags_reach_the_run_config(dirs):
 
 def test_speed_settings_reach_the_model(dirs):
     runs, samples, _ = dirs
-    overrides = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256,
-                     fused_step=True, jit_compile=False)
+    overrides = dict(TINY_SETTINGS, fused_step=True, jit_compile=False)
     run = training.start_run(runs, samples, "j", "shapes", overrides)
     assert run.model.fused_step is True and run.model.jit_compile is False
     auto = training.build_model(tiny_config())
     assert auto.fused_step is False
-    if not tf.config.list_physical_devices("GPU"):
-        assert auto.jit_compile is False  # "auto": no XLA on a CPU
+    if keras.backend.backend() == "tensorflow":  # on JAX, Keras always compiles
+        import tensorflow as tf
+
+        if not tf.config.list_physical_devices("GPU"):
+            assert auto.jit_compile is False  # "auto": no XLA on a CPU
 
 
 @pytest.mark.parametrize("changes, fragment", [

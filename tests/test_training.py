@@ -210,13 +210,22 @@ def test_fresh_with_bad_settings_moves_nothing(dirs, capsys):
 
 @pytest.mark.both_backends
 @pytest.mark.jax_only
-def test_fused_step_on_jax_is_a_one_line_error_that_moves_nothing(dirs, capsys):
+def test_fused_step_on_another_backend_is_a_one_line_error_that_moves_nothing(
+        dirs, capsys, monkeypatch):
+    """TensorFlow and JAX have the fused step; the check refuses any other
+    backend (here the run's checks see a pretend "torch" backend; one pass of
+    the suite is enough for a backend-neutral check)."""
     runs, samples, _ = dirs
     assert train(dirs, "--steps", "10") == 0
     capsys.readouterr()
+    import keras
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
     for args in (["--fresh", "--fused-step"], ["--fused-step"]):  # a new run, a resumed one
         assert train(dirs, "--steps", "20", *args) == 2
-        one_line_error(capsys, "fused_step needs the TensorFlow backend", "drop --fused-step")
+        one_line_error(capsys, "fused_step needs the TensorFlow or JAX backend",
+                       "drop --fused-step")
+    monkeypatch.undo()
     assert sorted(p.name for p in runs.iterdir()) == ["t"]
     assert sorted(p.name for p in samples.iterdir()) == ["t"]
     assert RunDir(runs, "t").checkpoint_steps() == [10]

@@ -5,10 +5,10 @@ TensorFlow backend) calls ``call`` under a gradient tape, ``compute_loss``
 returns the single loss, and one optimizer steps G and E together. The
 stop-gradients route each term to the right player (see losses.ogan_qp_loss).
 
-Speed options (README "Speed"): under a mixed dtype policy G and E compute
+Speed options (benchmarks/README.md): under a mixed dtype policy G and E compute
 in bfloat16/float16 while everything the loss sees is cast to float32; with
-``fused_step`` (TensorFlow backend) the train step runs E once on G(z)
-instead of twice and routes the gradients itself (``fused_gradients``).
+``fused_step`` (TensorFlow and JAX backends) the train step runs E once on
+G(z) instead of twice and routes the gradients itself (``fused_gradients``).
 """
 
 import contextlib
@@ -159,7 +159,7 @@ class OGAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed, name="z_seed")
         self.t1_tracker = keras.metrics.Mean(name="t1")
         self.z_corr_tracker = keras.metrics.Mean(name="z_corr")
-        # Set by the trainer (training.build_model), not saved: a speed choice.
+        # Set by the trainer (train.training.build_model), not saved: a speed choice.
         self.fused_step = False
         # G and E are built functional models; OGAN adds no weights of its own.
         self.built = True
@@ -198,7 +198,9 @@ class OGAN(keras.Model):
     def fused_gradients(self, x_real, z, scale_loss=lambda loss: loss):
         """The author's loss and its gradients with ONE E pass on G(z).
 
-        TensorFlow only (it drives tf.GradientTape). In the author's graph
+        TensorFlow (tf.GradientTape) and JAX (jax.vjp, see
+        _stateless_fused_gradients; here the BN and metric updates are
+        assigned to the variables, as TF's eager calls do). In the author's graph
         E(G(z)) and E(stop_gradient(G(z))) are the same function of E's
         weights at the same point (BN uses each call's own batch
         statistics), so with L's partial derivatives c_fake (w.r.t. z_fake)
@@ -215,6 +217,21 @@ class OGAN(keras.Model):
         self.trainable_variables; y_pred is what the author's graph returns.
         scale_loss: applied before differentiating (loss scaling).
         """
+        if keras.backend.backend() == "jax":
+            import jax
+
+            # jit: one compiled program instead of op-by-op dispatch.
+            fused = jax.jit(lambda *values: self._stateless_fused_gradients(*values, scale_loss))
+            loss, _, y_pred, grads, non_trainable, metrics = fused(
+                [v.value for v in self.trainable_variables],
+                [v.value for v in self.non_trainable_variables],
+                [v.value for v in self.metrics_variables],
+                x_real, z,
+            )
+            for v, value in zip(self.non_trainable_variables + self.metrics_variables,
+                                non_trainable + metrics):
+                v.assign(value)
+            return loss, y_pred, grads
         import tensorflow as tf
 
         G, E = self.generator, self.encoder
@@ -250,9 +267,70 @@ class OGAN(keras.Model):
         ]
         return loss, y_pred, grads
 
+    def _stateless_fused_gradients(self, trainable, non_trainable, metrics, x_real, z,
+                                   scale_loss):
+        """JAX: fused_gradients as a pure function of the variables' values
+        (lists aligned with self.trainable_variables, non_trainable_variables
+        and metrics_variables), for Keras' stateless JAX train step.
+
+        One forward (G on z, E on x_real and on G(z), the latter with BN
+        momentum squared) under jax.vjp; the loss's cotangents c_real, c_fake,
+        c_ng w.r.t. E(x_real), E(G(z)) and its stop-gradient copy; then two
+        pullbacks of that one forward: (c_real, c_fake + c_ng) for E's weights,
+        (0, c_fake) for G's. Under jit XLA drops the half of each backward pass
+        that is not kept (as TF's traced graph does).
+
+        Returns (unscaled loss, scaled loss, y_pred, grads, non_trainable,
+        metrics): grads of the scaled loss, the new non-trainable values (BN
+        moving statistics) and metric values (t1, z_corr).
+        """
+        import jax
+
+        G, E = self.generator, self.encoder
+        variables, states = self.trainable_variables, self.non_trainable_variables
+
+        def forward(trainable):
+            mapping = list(zip(variables, trainable)) + list(zip(states, non_trainable))
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                x_fake = G(z, training=True)
+                e_real = E(x_real, training=True)
+                with _bn_momentum_squared(E):
+                    e_fake = E(x_fake, training=True)
+            updated = [scope.get_current_value(v) for v in states]
+            return (e_real, e_fake), (ops.stop_gradient(x_fake), updated)
+
+        (e_real, e_fake), pullback, (x_fake_ng, new_states) = jax.vjp(
+            forward, list(trainable), has_aux=True
+        )
+
+        def loss_of(e_real, e_fake, e_fake_ng):
+            y_pred = {
+                "z": z,
+                "x_real": x_real,
+                "x_fake_ng": _float32(x_fake_ng),
+                "z_real": _float32(e_real),
+                "z_fake": _float32(e_fake),
+                "z_fake_ng": _float32(e_fake_ng),
+            }
+            loss, (_, _, new_metrics) = self.stateless_compute_loss(
+                trainable, new_states, metrics, x=x_real, y_pred=y_pred, training=True
+            )
+            return scale_loss(loss), (loss, y_pred, new_metrics)
+
+        scaled, loss_pullback, (loss, y_pred, new_metrics) = jax.vjp(
+            loss_of, e_real, e_fake, e_fake, has_aux=True
+        )
+        c_real, c_fake, c_ng = loss_pullback(ops.ones_like(scaled))
+        e_grads = pullback((c_real, c_fake + c_ng))[0]
+        g_grads = pullback((ops.zeros_like(c_real), c_fake))[0]
+        e_ids = {id(v) for v in E.trainable_variables}
+        grads = [e if id(v) in e_ids else g for v, e, g in zip(variables, e_grads, g_grads)]
+        return loss, scaled, y_pred, grads, new_states, new_metrics
+
     if keras.backend.backend() == "tensorflow":
-        # The fused step overrides Keras' TF train step; other backends keep
-        # Keras' own (training.build_model refuses fused_step there).
+        # The fused step overrides Keras' TF train step (and its JAX one,
+        # below); other backends keep Keras' own (train.training.build_model refuses
+        # fused_step there).
         def train_step(self, data):
             logs = self._fused_train_step(data) if self.fused_step else super().train_step(data)
             if is_multi_worker():
@@ -275,6 +353,36 @@ class OGAN(keras.Model):
             self._loss_tracker.update_state(loss * replicas, sample_weight=ops.shape(x_real)[0])
             self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
             return self.compute_metrics(x_real, None, y_pred, sample_weight=None)
+
+    elif keras.backend.backend() == "jax":
+        # The fused step overrides Keras' JAX train step, mirroring it
+        # (keras/src/backend/jax/trainer.py): stateless, on the state tuples.
+        def train_step(self, state, data):
+            if not self.fused_step:
+                return super().train_step(state, data)
+            trainable, non_trainable, optimizer_vars, metrics = state
+            x_real, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+            mapping = list(zip(self.non_trainable_variables, non_trainable))
+            with keras.StatelessScope(state_mapping=mapping) as scope:
+                z = self.draw_z(ops.shape(x_real)[0])
+            non_trainable = [scope.get_current_value(v) for v in self.non_trainable_variables]
+
+            def scale_loss(loss):
+                # As Keras: scale in a scope that reads the optimizer's state.
+                mapping = list(zip(self.optimizer.variables, optimizer_vars))
+                with keras.StatelessScope(state_mapping=mapping):
+                    return self.optimizer.scale_loss(loss)
+
+            loss, _, y_pred, grads, non_trainable, metrics = self._stateless_fused_gradients(
+                trainable, non_trainable, metrics, x_real, z, scale_loss
+            )
+            trainable, optimizer_vars = self.optimizer.stateless_apply(
+                optimizer_vars, grads, trainable
+            )
+            logs, metrics = self._update_metrics_variables(
+                metrics, loss, x_real, y, y_pred, sample_weight
+            )
+            return logs, (trainable, non_trainable, optimizer_vars, metrics)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         loss, terms = losses.GAN_LOSSES[self.gan_loss](

@@ -135,3 +135,28 @@ class LogChanges(keras.callbacks.Callback):
             # a new line: Keras' progress bar has not ended its line yet
             self.log("\n" + self.prefix + ", ".join(f"{k} {v}" for k, v in now.items()))
             self.last = now
+
+
+class LogEstimate(StepCallback):
+    """Logs once, at the end of the first epoch, how long the remaining
+    steps will take: the rate of the steps after the first (whose time holds
+    the tracing and compiling of the step)."""
+
+    def __init__(self, start_step, stop, describe, log=print):
+        super().__init__(start_step)
+        self.stop, self.describe, self.log = stop, describe, log
+        self.first = None  # (step, time) once the first step is done
+        self.done = False
+
+    def on_step_end(self, step):
+        if self.first is None:
+            self.first = (step, time.perf_counter())
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if self.done or self.first is None or self.step == self.first[0]:
+            return
+        step, began = self.first
+        rate = (self.step - step) / max(time.perf_counter() - began, 1e-9)
+        self.log("\n" + self.describe(rate, self.stop - self.step))
+        self.done = True

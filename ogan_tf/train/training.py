@@ -26,8 +26,10 @@ from ..runs import (
 )
 from ..use.export import export_run
 from ..use.grids import sample_grids
-from . import distribute
-from .callbacks import EveryNSteps, LogChanges, MetricsLogger, StopAtStep, UpdateEMA
+from . import distribute, hardware
+from .callbacks import (
+    EveryNSteps, LogChanges, LogEstimate, MetricsLogger, StopAtStep, UpdateEMA,
+)
 from .monitors import training_monitors
 
 
@@ -77,9 +79,9 @@ def set_speed_options(model, config):
 
 def check_backend_options(config):
     """ConfigError where a setting needs another Keras backend."""
-    if config.fused_step and keras.backend.backend() != "tensorflow":
+    if config.fused_step and keras.backend.backend() not in ("tensorflow", "jax"):
         raise ConfigError(
-            f"fused_step needs the TensorFlow backend (KERAS_BACKEND is "
+            f"fused_step needs the TensorFlow or JAX backend (KERAS_BACKEND is "
             f"{keras.backend.backend()!r}); drop --fused-step"
         )
 
@@ -209,6 +211,7 @@ def train(run, samples_dir, log=print, verbose="auto"):
     """Train `run` up to run.config.steps; returns the last metrics row (on
     workers other than the chief, which write nothing: None)."""
     config, model, placement = run.config, run.model, run.placement
+    log(hardware.describe())
     if run.start_step >= config.steps:
         log(f"run {run.dir.name!r} is already at step {run.start_step} >= steps "
             f"{config.steps}; pass a larger --steps (STEPS=) to train on")
@@ -222,6 +225,10 @@ def train(run, samples_dir, log=print, verbose="auto"):
     start, stop = run.start_step, config.steps
     chief = placement.is_chief
     callbacks = _chief_callbacks(run, samples_dir, stats, log) if chief else []
+    for line in hardware.warnings(config) if chief else []:
+        log(line)
+    if chief and hardware.gpu_setting_on_cpu(config):  # how long it will take, in words
+        callbacks.append(LogEstimate(start, stop, hardware.estimate_line, log))
     log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
         f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
         f"batch {config.batch_size}, steps {start} -> {stop} "

@@ -1,0 +1,62 @@
+"""The device line of a training log and the warnings before a long run."""
+
+import keras
+import pytest
+
+from conftest import tiny_config
+from ogan_tf.train import hardware
+from ogan_tf.train.callbacks import LogEstimate
+
+
+@pytest.fixture
+def no_gpu(monkeypatch):
+    monkeypatch.setattr(hardware, "accelerators", lambda: ())
+
+
+def test_describe_names_the_backend_and_the_devices():
+    line = hardware.describe()
+    assert line.startswith(f"backend: {keras.backend.backend()} (")
+    assert f"keras {keras.__version__}" in line
+    assert "devices: " in line and ("GPU" in line or "the CPU (" in line)
+
+
+def test_a_gpu_preset_on_the_cpu_warns_and_a_small_one_does_not(no_gpu):
+    assert hardware.warnings(tiny_config()) == []  # 32 px: a CPU setting
+    big = tiny_config(resolution=128)
+    assert hardware.gpu_setting_on_cpu(big)
+    (line,) = hardware.warnings(big)
+    assert "128 px is a GPU setting" in line and "make install GPU=1" in line
+
+
+def test_a_gpu_preset_on_a_gpu_is_silent(monkeypatch):
+    monkeypatch.setattr(hardware, "accelerators", lambda: ("GPU:0 (test)",))
+    config = tiny_config(resolution=128, precision="mixed_bfloat16")
+    assert not hardware.gpu_setting_on_cpu(config) and hardware.warnings(config) == []
+
+
+@pytest.mark.parametrize("flags, warned", [
+    (frozenset({"avx2"}), True),
+    (frozenset({"avx2", "avx512_bf16"}), False),
+    (frozenset({"amx_bf16"}), False),
+])
+def test_bfloat16_on_a_cpu_without_it_warns(no_gpu, monkeypatch, flags, warned):
+    monkeypatch.setattr(hardware, "cpu_flags", lambda: flags)
+    lines = hardware.warnings(tiny_config(precision="mixed_bfloat16"))
+    assert any("SLOWER than float32" in line for line in lines) == warned
+    assert any("mixed_float16 is for GPUs" in line
+               for line in hardware.warnings(tiny_config(precision="mixed_float16")))
+
+
+def test_estimate_in_hours_or_minutes():
+    assert "about 2.8 hours" in hardware.estimate_line(10.0, 100_000)
+    assert "about 17 minutes" in hardware.estimate_line(10.0, 10_000)
+
+
+def test_log_estimate_logs_once_from_the_steps_after_the_first():
+    lines = []
+    callback = LogEstimate(0, 100, lambda rate, left: f"{left} left", lines.append)
+    for epoch in range(3):
+        for batch in range(5):
+            callback.on_train_batch_begin(batch)
+        callback.on_epoch_end(epoch)
+    assert lines == ["\n95 left"]
