@@ -219,6 +219,14 @@ def test_edit_shapes_amount_zero_is_the_reconstruction(model, tmp_path):
     assert np.abs(ortho[:, 0].astype(int) - expected).max() <= 1
     with pytest.raises(OganError, match=r"shape \(5,\)"):
         model.edit(images, np.ones(5), [1])
+    messages = []
+    model.log = messages.append
+    try:
+        model.edit(images, files.Direction(d, {"run": "other", "step": 3}), [1])
+    finally:
+        model.log = lambda m: None
+    assert messages == ["note: the direction was found on run 'other' step 3; "
+                        "this model is run 'tiny' step 0"]
     files.Direction(np.ones(16), {"run": "big", "step": 9}).save(tmp_path / "big.npy")
     with pytest.raises(files.DirectionError, match="found on run 'big'.*z_dim is 8"):
         model.edit(images, tmp_path / "big.npy", [1])

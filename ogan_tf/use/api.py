@@ -277,9 +277,9 @@ class OganModel:
         found = (info.get("run"), info.get("step"))
         here = (self.info.get("run"), self.info.get("step"))
         if found[0] is not None and here[0] is not None and found != here:
-            self.log(f"note: direction {direction if isinstance(direction, (str, Path)) else ''}"
-                     f" was found on run {found[0]!r} step {found[1]}; this model is run "
-                     f"{here[0]!r} step {here[1]}")
+            name = f" {direction}" if isinstance(direction, (str, Path)) else ""
+            self.log(f"note: the direction{name} was found on run {found[0]!r} step "
+                     f"{found[1]}; this model is run {here[0]!r} step {here[1]}")
         return fit.unit(vector).astype(np.float32)
 
     def edit(self, images, direction, amounts, scale=None, orthogonal_to=()):
