@@ -19,6 +19,12 @@ On the generated shapes, whose factors are known, through the Python API
    that factor (over set B) per unit amount. The edited factor's column is
    the edit's effect; every other column is leakage.
 
+A second measure, without the encoder, reads the edited images' pixels: the
+shape is bright (HSV value 0.95) on a dark background (value <= 0.45), so
+the pixels whose brightest channel is over 0.7 are the shape: its area
+(fraction of the image) and the centre of those pixels (x, y), again per
+unit amount in standard deviations over set B's real images.
+
 Prints markdown tables (and writes them with --json as JSON); --strip writes
 rows of images edited along the size direction.
 """
@@ -31,6 +37,28 @@ import numpy as np
 FACTORS = ("x", "y", "size", "hue cos", "hue sin", "bg value", "bg hue cos", "bg hue sin",
            "circle")
 SEEDS = {"directions": 20_190_301, "readout": 20_190_302, "edits": 20_190_303}
+PIXELS = ("area", "centre x", "centre y")
+BRIGHT = 0.7 * 255  # the shape's pixels: brightest channel above this
+
+
+def pixel_table(images):
+    """(n, 3): the shape's area (fraction of pixels) and the centre of its
+    pixels (x, y in [0, 1]) read from the pixels; NaN centre for no shape."""
+    mask = images.max(axis=-1) > BRIGHT
+    res = images.shape[1]
+    area = mask.mean(axis=(1, 2))
+    grid = (np.arange(res) + 0.5) / res
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cx = (mask * grid[None, None, :]).sum(axis=(1, 2)) / mask.sum(axis=(1, 2))
+        cy = (mask * grid[None, :, None]).sum(axis=(1, 2)) / mask.sum(axis=(1, 2))
+    return np.stack([area, cx, cy], axis=1)
+
+
+def slopes(measured, amounts):
+    """Per image, the least-squares slope over the amounts: (m, a, f) -> (m, f)."""
+    centred = amounts - amounts.mean()
+    deviation = measured - measured.mean(1, keepdims=True)
+    return np.einsum("a,maf->mf", centred, deviation) / (centred ** 2).sum()
 
 
 def factor_table(factors):
@@ -86,24 +114,29 @@ def main():
     readout_r2 = {name: fit.r_squared(table_b[half:, i], read(codes_b[half:])[:, i])
                   for i, name in enumerate(FACTORS)}
     spread = table_b.std(axis=0)
+    pixel_spread = np.nanstd(pixel_table(images_b), axis=0)
 
     # 3. Edits (set C), encoded again and read out
     images_c, _ = make_shapes(args.edits, model.resolution, SEEDS["edits"])
-    centred = amounts - amounts.mean()
     rows = {}
     for name, d in directions.items():
         edited = model.edit(images_c, d, amounts)  # (m, len(amounts), res, res, 3)
         measured = read(model.encode(edited.reshape((-1,) + edited.shape[2:])))
         measured = measured.reshape(len(images_c), len(amounts), len(FACTORS))
-        slopes = np.einsum("a,maf->mf", centred, measured - measured.mean(1, keepdims=True))
-        slopes /= (centred ** 2).sum()
         target = FACTORS.index(name) if name in FACTORS else FACTORS.index("circle")
         steps = np.diff(measured[:, :, target], axis=1)
+        pixels = pixel_table(edited.reshape((-1,) + edited.shape[2:]))
+        pixels = pixels.reshape(len(images_c), len(amounts), len(PIXELS))
+        per_pixel = np.nanmean(slopes(pixels, amounts), axis=0) / pixel_spread
         rows[name] = {
-            "per_unit_std": dict(zip(FACTORS, (slopes.mean(0) / spread).round(3).tolist())),
+            "per_unit_std": dict(zip(FACTORS, (slopes(measured, amounts).mean(0)
+                                               / spread).round(3).tolist())),
+            "pixels_per_unit_std": dict(zip(PIXELS, per_pixel.round(3).tolist())),
+            "area_monotonic": float((np.diff(pixels[:, :, 0], axis=1) > 0).all(axis=1).mean()),
             "monotonic": float((steps > 0).all(axis=1).mean()),
             "projection_std": scores[name]["projection_std"],
             "score": scores[name].get("heldout_r2", scores[name].get("heldout_accuracy")),
+            "chance": scores[name].get("chance"),
         }
         if args.strip and name == "size":
             import imageio.v3 as iio
@@ -125,12 +158,19 @@ def main():
     print("|---" * (4 + len(FACTORS)) + "|")
     for name, row in rows.items():
         kind = "R^2" if name in FACTORS else "accuracy"
+        chance = f" (chance {row['chance']:.2f})" if row["chance"] is not None else ""
         cells = []
         for factor, value in row["per_unit_std"].items():
             edited = factor == name or (name == "circle vs square" and factor == "circle")
             cells.append(f"**{value:+.2f}**" if edited else f"{value:+.2f}")
-        print(f"| {name} | {kind} {row['score']:.2f} | {row['projection_std']:.2f} | "
+        print(f"| {name} | {kind} {row['score']:.2f}{chance} | {row['projection_std']:.2f} | "
               f"{row['monotonic']:.2f} | " + " | ".join(cells) + " |")
+    print("\nFrom the pixels of the edited images (std of real images per unit amount):\n")
+    print("| direction | " + " | ".join(PIXELS) + " | area grows at every step |")
+    print("|---" * (2 + len(PIXELS)) + "|")
+    for name, row in rows.items():
+        print(f"| {name} | " + " | ".join(f"{v:+.2f}" for v in row["pixels_per_unit_std"].values())
+              + f" | {row['area_monotonic']:.2f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"run": args.run, **about, "n": args.n, "edits": args.edits,
