@@ -88,6 +88,11 @@ def one_of(*choices):
     return check
 
 
+def auto_or_boolean(name, value):
+    if value not in (True, False, "auto") or isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError(f'{name} must be true, false or "auto", got {value!r}')
+
+
 def text(name, value):
     if not isinstance(value, str):
         raise ConfigError(f"{name} must be a string, got {value!r}")
@@ -217,7 +222,7 @@ class Config:
     fused_step: bool = setting(False, "one E pass on G(z) serves both players, same "
                                "gradients (TensorFlow backend)", boolean)
     jit_compile: bool | str = setting("auto", "XLA: auto (Keras' choice: on with a GPU, off "
-                                      "on CPU), on, off", one_of("auto", True, False))
+                                      "on CPU), on, off", auto_or_boolean)
     # Evaluation and monitoring --------------------------------------------
     eval_every: int = setting(0, "steps between evaluations into metrics.jsonl (0 = off)",
                               int_at_least(0))

@@ -30,8 +30,27 @@ if keras.backend.backend() == "jax":
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
-# A model small enough that a training step takes milliseconds on a CPU.
-TINY = ["--channels", "16", "--z-dim", "8", "--batch-size", "8", "--dataset-size", "256"]
+# The one tiny model of the suite: small enough that a training step takes
+# milliseconds on a CPU. Settings over the shapes preset (32 px, sm_4x4), as
+# train flags, as a Config, and as networks.
+TINY_SETTINGS = dict(z_dim=8, channels=16, batch_size=8, dataset_size=256)
+TINY = [part for name, value in TINY_SETTINGS.items()
+        for part in ("--" + name.replace("_", "-"), str(value))]
+
+
+def tiny_config(preset="shapes", **changes):
+    """The preset's Config with the tiny settings (and `changes`)."""
+    from ogan_tf.config import load_preset
+
+    return load_preset(preset, **{**TINY_SETTINGS, **changes})
+
+
+def tiny_networks(variant="sm_4x4", resolution=32):
+    """(G, E) of the tiny model, freshly initialised."""
+    from ogan_tf.core.networks import build_encoder, build_generator
+
+    args = (resolution, TINY_SETTINGS["z_dim"], variant, TINY_SETTINGS["channels"])
+    return build_generator(*args), build_encoder(*args)
 
 
 @pytest.fixture(autouse=True)

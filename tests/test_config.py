@@ -29,7 +29,7 @@ def test_every_setting_has_help_a_check_and_a_working_default():
     ({"ema_decays": (0.9, 0.9)}, "repeated value"),
     ({"ema_decays": (1.5,)}, "must each be in (0, 1)"),
     ({"precision": "float8"}, "unknown precision 'float8'; use one of: float32"),
-    ({"jit_compile": "maybe"}, "unknown jit_compile"),
+    ({"jit_compile": "maybe"}, 'jit_compile must be true, false or "auto"'),
     ({"fused_step": "yes"}, "fused_step must be true or false"),
     ({"resolution": 48}, "resolution 48 is not a power of two"),
     ({"z_dim": 2}, "z_dim 2 is below 3"),

@@ -23,12 +23,10 @@ from ogan_tf.train import distribute, training
 from ogan_tf.config import load_preset
 from ogan_tf.errors import ConfigError
 
-from conftest import training_batches, TINY, one_line_error
-
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+from conftest import TINY, TINY_SETTINGS, one_line_error, training_batches
 
 on_tf = pytest.mark.tensorflow_only  # tf.distribute runs on the TensorFlow backend
-TINY_CONFIG = dict(channels=16, z_dim=8, batch_size=8, dataset_size=64)
+TINY_CONFIG = dict(TINY_SETTINGS, dataset_size=64)
 
 
 def _state(model):
@@ -193,6 +191,7 @@ def test_strategy_errors_are_one_line_and_create_nothing(dirs, capsys, monkeypat
     assert not (runs / "e").exists()
 
 
+@pytest.mark.both_backends
 @pytest.mark.jax_only
 @pytest.mark.parametrize("strategy", ["mirrored", "multi-worker"])
 def test_tf_distribute_strategies_on_jax_are_one_line_errors(dirs, capsys, strategy):

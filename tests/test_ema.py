@@ -5,6 +5,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import TINY_SETTINGS
 from ogan_tf import cli
 from ogan_tf import runs as runs_module
 from ogan_tf.train import training
@@ -14,7 +15,7 @@ from ogan_tf.runs import RunDir, ema_weight_paths, load_checkpoint
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
-TINY_EMA = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256, log_every=4,
+TINY_EMA = dict(TINY_SETTINGS, log_every=4,
                 sample_every=4, checkpoint_every=4, keep_checkpoints=1,
                 ema_decays=(0.5, 0.9))
 

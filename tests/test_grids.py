@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from ogan_tf.core.networks import build_encoder, build_generator
+from conftest import tiny_networks
 from ogan_tf.data import images
 from ogan_tf.use import grids, inference
 
@@ -24,8 +24,7 @@ def uint8_images(n, seed):
 
 @pytest.fixture(scope="module")
 def nets():
-    args = (32, 8, "sm_4x4", 16)
-    return build_generator(*args), build_encoder(*args)
+    return tiny_networks()
 
 
 def test_grid_pixel_sizes(nets):

@@ -3,12 +3,11 @@
 import numpy as np
 import pytest
 
+from conftest import tiny_config, tiny_networks
 from ogan_tf.data import images, shapes, sources
 from ogan_tf.use import metrics
-from ogan_tf.config import load_preset
-from ogan_tf.core.networks import build_encoder, build_generator
 
-CONFIG = load_preset("shapes", channels=16, z_dim=8, batch_size=8, dataset_size=256)
+CONFIG = tiny_config()
 
 
 def noisy(images, sigma, seed=0):
@@ -97,8 +96,7 @@ def test_swd_of_a_set_against_itself_is_small_and_grows_with_noise():
 
 
 def test_evaluate_tiny_random_models_gives_every_figure():
-    G = build_generator(32, 8, "sm_4x4", channels=16)
-    E = build_encoder(32, 8, "sm_4x4", channels=16)
+    G, E = tiny_networks()
     figures = metrics.evaluate(G, E, CONFIG, n=16, fid=True, feature_model=_Features())
     expected = {
         "z_corr_fresh", "code_dim_mean_abs", "code_dim_std_mean", "code_dim_std_min",
@@ -127,12 +125,10 @@ def test_evaluate_on_a_folder_uses_only_its_distinct_held_out_images(tmp_path):
 
     for i, image in enumerate(shapes.make_shapes(20, 40, seed=3)[0]):
         iio.imwrite(tmp_path / f"{i:02d}.png", image)
-    config = load_preset("folder", data_path=str(tmp_path), resolution=32, z_dim=8,
-                         channels=16, batch_size=4)
+    config = tiny_config("folder", data_path=str(tmp_path), resolution=32, batch_size=4)
     assert sources.open_source(config).heldout_count == 4  # 20 // 5
     assert sources.open_source(CONFIG).heldout_count is None
-    G = build_generator(32, 8, "sm_4x4", channels=16)
-    E = build_encoder(32, 8, "sm_4x4", channels=16)
+    G, E = tiny_networks()
     messages = []
     figures = metrics.evaluate(G, E, config, n=100, log=messages.append)
     assert figures["eval_images"] == 4 and "holds back 4 images" in messages[0]

@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from conftest import gradients, random_batch
+from conftest import gradients, random_batch, tiny_networks
 from ogan_tf.core import losses
 from ogan_tf.core.model import OGAN, make_optimizer
-from ogan_tf.core.networks import build_encoder, build_generator
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
@@ -14,8 +13,7 @@ Z_DIM = 8
 
 
 def tiny_ogan(variant="dcgan_5x5", rho_weight=0.5, seed=0):
-    G = build_generator(32, Z_DIM, variant, channels=16)
-    E = build_encoder(32, Z_DIM, variant, channels=16)
+    G, E = tiny_networks(variant)
     return OGAN(G, E, rho_weight=rho_weight, seed=seed)
 
 

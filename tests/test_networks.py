@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import tiny_networks
 from ogan_tf.errors import ConfigError
 from ogan_tf.core.networks import VARIANTS, build_encoder, build_generator
 
@@ -62,8 +63,7 @@ def test_bad_geometry_is_a_clear_error(resolution, z_dim, message):
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, variant):
-    G = build_generator(32, 8, variant, channels=16)
-    E = build_encoder(32, 8, variant, channels=16)
+    G, E = tiny_networks(variant)
     z = np.random.default_rng(1).normal(size=(4, 8)).astype(np.float32)
     x = np.asarray(G(z, training=False))
     np.save(tmp_path / "z.npy", z)

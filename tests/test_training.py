@@ -8,23 +8,21 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY, one_line_error
+from conftest import TINY, TINY_SETTINGS, one_line_error
 from ogan_tf import cli
 from ogan_tf import runs as runs_module
 from ogan_tf.train import training
 from ogan_tf.runs import RunDir, load_checkpoint
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
-
 SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10"]
-TINY_OVERRIDES = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256,
-                      log_every=10, sample_every=10, checkpoint_every=10)
+TINY_OVERRIDES = dict(TINY_SETTINGS, log_every=10, sample_every=10, checkpoint_every=10)
 
 
 def train(dirs, *args, run="t"):
     return cli.main(["train", *TINY, *SHORT, "--run", run, *dirs[2], *args])
 
 
+@pytest.mark.both_backends  # end to end on each backend
 def test_train_writes_grids_checkpoints_and_metrics(dirs):
     runs, samples, _ = dirs
     assert train(dirs, "--steps", "25") == 0
@@ -41,6 +39,7 @@ def test_train_writes_grids_checkpoints_and_metrics(dirs):
                           "interpolation": (256, 384, 3)}
 
 
+@pytest.mark.both_backends
 def test_resume_continues_steps_with_optimizer_state(dirs):
     runs, samples, _ = dirs
     first = training.start_run(runs, samples, "r", "shapes", dict(TINY_OVERRIDES, steps=20))
@@ -209,6 +208,7 @@ def test_fresh_with_bad_settings_moves_nothing(dirs, capsys):
     assert RunDir(runs, "t").checkpoint_steps() == [10]
 
 
+@pytest.mark.both_backends
 @pytest.mark.jax_only
 def test_fused_step_on_jax_is_a_one_line_error_that_moves_nothing(dirs, capsys):
     runs, samples, _ = dirs

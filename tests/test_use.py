@@ -9,14 +9,13 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY, one_line_error
+from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_networks
 from ogan_tf import cli
 from ogan_tf import runs as runs_module
 from ogan_tf.core import losses
 from ogan_tf.data import images as image_io
 from ogan_tf.use import api, export
 from ogan_tf.errors import OganError
-from ogan_tf.core.networks import build_encoder, build_generator
 from ogan_tf.runs import RunDir
 
 Z_DIM, RES = 8, 32
@@ -24,8 +23,7 @@ Z_DIM, RES = 8, 32
 
 @pytest.fixture(scope="module")
 def nets():
-    return (build_generator(RES, Z_DIM, "sm_4x4", channels=16),
-            build_encoder(RES, Z_DIM, "sm_4x4", channels=16))
+    return tiny_networks()
 
 
 def uint8_images(n, size=RES, seed=0):
@@ -196,7 +194,7 @@ def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
 
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "m", "shapes", dict(
-        channels=16, z_dim=8, batch_size=8, dataset_size=64, steps=10, log_every=5,
+        **TINY_SETTINGS, dataset_size=64, steps=10, log_every=5,
         sample_every=5, checkpoint_every=10, eval_every=5, eval_images=8, tensorboard=True,
         ema_decays=(0.9,),
     ))
