@@ -34,8 +34,22 @@ def parser():
     return top
 
 
+def glue_list_values(argv):
+    """["--amounts", "-2,-1,0"] -> ["--amounts=-2,-1,0"]: argparse reads a
+    value that starts with "-" as an option unless it is a single number."""
+    out = []
+    for arg in argv:
+        if out and out[-1] in use.LIST_OPTIONS and len(arg) > 1 and \
+                arg[0] == "-" and arg[1] in "0123456789.":
+            out[-1] = f"{out[-1]}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv=None):
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser().parse_args(glue_list_values(argv))
     try:
         COMMANDS[args.command](args)
     except OganError as err:

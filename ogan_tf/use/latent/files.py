@@ -1,0 +1,213 @@
+"""The files of the latent tools: direction files, attribute tables, image
+folders, and the cache of an index folder's codes.
+
+A direction file is a float32 (z_dim,) unit vector saved with np.save
+(``smiling.npy``) and a JSON sidecar beside it (``smiling.json``): which run
+and step it was found on, z_dim, the counts and the held-out score of its
+read-out. Any (z_dim,) .npy loads as a direction (scaled to unit length);
+the sidecar is optional.
+"""
+
+import csv
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ...data.sources import FolderSource
+from ...errors import DataError, OganError, first_line
+from ...runs import atomic_write, write_text
+from .fit import DirectionError
+
+
+class LabelError(OganError):
+    """An attribute table that cannot be read or lacks the attribute."""
+
+
+# Direction files --------------------------------------------------------------------
+class Direction:
+    """A unit vector in code space and what is known of it (info: run, step,
+    z_dim, attribute, counts, held-out score; see fit.find_direction)."""
+
+    def __init__(self, vector, info=None):
+        self.vector = np.asarray(vector, np.float32)
+        self.info = dict(info or {})
+
+    def save(self, path):
+        """Write path (.npy) and its JSON sidecar; returns path."""
+        return save_direction(path, self.vector, self.info)
+
+    def __repr__(self):
+        return f"Direction({self.info.get('attribute', '?')!r}, z_dim={len(self.vector)})"
+
+
+def sidecar(path):
+    """The JSON beside a direction file: smiling.npy -> smiling.json."""
+    return Path(path).with_suffix(".json")
+
+
+def save_direction(path, vector, info):
+    """Write vector (float32) to path (.npy) and info to its sidecar, atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vector = np.asarray(vector, np.float32)
+    atomic_write(path, lambda tmp: np.save(tmp, vector))
+    write_text(sidecar(path), json.dumps(info, indent=2) + "\n")
+    return path
+
+
+def load_direction(path, z_dim=None):
+    """(unit float32 (z_dim,) vector, info from the sidecar or {}).
+
+    DirectionError when the file is missing or unreadable, not one vector,
+    not finite, zero, or of another length than z_dim (when given).
+    """
+    path = Path(path)
+    try:
+        vector = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DirectionError(f"direction {path} is not a readable .npy file "
+                             f"({first_line(err)})") from None
+    if not isinstance(vector, np.ndarray):
+        raise DirectionError(f"direction {path} is an .npz archive; give a .npy vector")
+    info = {}
+    if sidecar(path).is_file():
+        try:
+            info = json.loads(sidecar(path).read_text())
+        except ValueError as err:
+            raise DirectionError(f"{sidecar(path)} is not valid JSON ({first_line(err)}); "
+                                 "fix or delete it") from None
+    found_on = f" (found on run {info['run']!r})" if info.get("run") else ""
+    if vector.ndim != 1:
+        raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}; "
+                             "a direction is one vector (z_dim,)")
+    if z_dim is not None and len(vector) != z_dim:
+        raise DirectionError(
+            f"direction {path} has {len(vector)} entries{found_on}, but this model's "
+            f"z_dim is {z_dim}: a direction belongs to the model it was found on; "
+            "find it again with `ogan-tf direction` on this run")
+    norm = float(np.linalg.norm(vector.astype(np.float64)))
+    if not np.isfinite(norm) or norm == 0:
+        raise DirectionError(f"direction {path} is zero or not finite")
+    return (vector / norm).astype(np.float32), info
+
+
+# Image folders -------------------------------------------------------------------
+def list_images(folder):
+    """Full paths of the image files under folder (recursive, sorted, as a
+    training folder is listed); DataError when there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder")
+    return [str(folder / name) for name in FolderSource(folder, 8).files]
+
+
+# Attribute tables ------------------------------------------------------------------
+def _number(text, where):
+    try:
+        return float(text)
+    except ValueError:
+        raise LabelError(f"{where}: {text!r} is not a number") from None
+
+
+def read_labels(path, attribute=None):
+    """(file names, values (n,) float64, attribute name) from a table.
+
+    Two formats:
+      - CelebA's list_attr_celeba.txt (whitespace-separated): an optional
+        first line with the row count, a line of attribute names, then
+        "file v1 v2 ..." per image (1 / -1);
+      - CSV (.csv): "file,value" rows, or a header "file,name1,name2,..."
+        then rows; --attribute picks a column (optional with one).
+    File names are as written (relative to the images folder).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise LabelError(f"cannot read the labels {path} ({first_line(err)})") from None
+    if path.suffix.lower() == ".csv":
+        rows = [(i + 1, row) for i, row in enumerate(csv.reader(text.splitlines()))
+                if row and any(cell.strip() for cell in row)]
+        if not rows:
+            raise LabelError(f"{path} is empty")
+        first = rows[0][1]
+        try:
+            [float(cell) for cell in first[1:]]
+            names = [path.stem] if len(first) == 2 else [f"column{i}" for i in range(1, len(first))]
+        except ValueError:
+            names = [cell.strip() for cell in first[1:]]
+            rows = rows[1:]
+    else:
+        lines = [(i + 1, line.split()) for i, line in enumerate(text.splitlines()) if line.strip()]
+        if lines and len(lines[0][1]) == 1 and lines[0][1][0].isdigit():
+            lines = lines[1:]  # the row count
+        if not lines:
+            raise LabelError(f"{path} has no attribute names")
+        names = lines[0][1]
+        rows = lines[1:]
+    if attribute is None:
+        if len(names) != 1:
+            raise LabelError(f"{path} has {len(names)} attributes; pick one with --attribute "
+                             f"(e.g. {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})")
+        attribute = names[0]
+    if attribute not in names:
+        close = [n for n in names if n.lower() == attribute.lower()]
+        hint = f"did you mean {close[0]}?" if close else (
+            f"it has: {', '.join(names[:8])}{', ...' if len(names) > 8 else ''}")
+        raise LabelError(f"{path} has no attribute {attribute!r}; {hint}")
+    column = names.index(attribute) + 1
+    files, values = [], []
+    for number, row in rows:
+        if len(row) != len(names) + 1:
+            raise LabelError(f"{path} line {number} has {len(row)} fields, expected "
+                             f"{len(names) + 1} (a file name and {len(names)} value(s))")
+        files.append(row[0].strip())
+        values.append(_number(row[column].strip(), f"{path} line {number}"))
+    if not files:
+        raise LabelError(f"{path} has no rows of labels")
+    return files, np.asarray(values, np.float64), attribute
+
+
+# The index cache ---------------------------------------------------------------------
+def folder_key(files, **context):
+    """A hash of the files' paths, sizes and modification times and of
+    context (the model's run, step, weights, resolution): the cache of an
+    index folder's codes is reused while it is unchanged."""
+    listing = []
+    for name in files:
+        try:
+            st = os.stat(name)
+            listing.append([str(name), st.st_size, st.st_mtime_ns])
+        except OSError:
+            listing.append([str(name), -1, -1])
+    text = json.dumps({"files": listing, **context}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cache_path(home, folder):
+    """Where the codes of an index folder are cached: <run>/index_cache/,
+    one file per folder (named by the folder and a hash of its full path)."""
+    folder = Path(folder).resolve()
+    tag = hashlib.sha256(str(folder).encode()).hexdigest()[:12]
+    return Path(home) / "index_cache" / f"{folder.name or 'root'}-{tag}.npz"
+
+
+def read_cache(path, key):
+    """(codes, names) cached at path under key, or None (missing, stale or unreadable)."""
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            if str(saved["key"]) != key:
+                return None
+            return saved["codes"], [str(n) for n in saved["names"]]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def write_cache(path, key, codes, names):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: np.savez(tmp, key=np.array(key), codes=codes,
+                                            names=np.array(names, dtype=str)))
