@@ -30,6 +30,16 @@ from .files import atomic_write, append_line, file_size, write_text
 _CKPT = re.compile(r"^ckpt-(\d+)\.keras$")
 _EMA = re.compile(r"^ckpt-(\d+)\.ema-([0-9.e-]+)\.weights\.h5$")
 EMA_SUFFIX = ".weights.h5"
+# An export being written, and the export it replaces, named with the pid
+# of the process writing them (use/export.py).
+_EXPORT_TMP = re.compile(r"^\.(tmp|old)-export-(\d+)(-.*)?$")
+
+
+def export_temporary_names(pid=None):
+    """(prefix of the folder an export is built in, name of the export it
+    replaces while they swap) for process `pid` (default this one)."""
+    pid = os.getpid() if pid is None else pid
+    return f".tmp-export-{pid}-", f".old-export-{pid}"
 
 
 def ema_path(ckpt_path, decay):
@@ -134,11 +144,22 @@ class RunDir:
         return run_lock.acquire(self.path / run_lock.LOCK_NAME, self.name, log)
 
     def remove_temporaries(self):
-        """Remove temporary files a killed trainer left (call holding the lock)."""
+        """Clear what a killed process left (call holding the lock): temporary
+        files, and the folders of an export cut short by a process of this
+        host that is gone (its old export goes back under its name)."""
         for folder in (self.path, self.checkpoints):
             for stale in folder.glob(".tmp-*") if folder.is_dir() else ():
                 if stale.is_file():
                     stale.unlink()
+        export = self.path / "export"
+        for stale in sorted(self.path.glob(".*-export-*")) if self.path.is_dir() else ():
+            match = _EXPORT_TMP.match(stale.name)
+            if not match or run_lock.process_alive(int(match.group(2))):
+                continue
+            if match.group(1) == "old" and not export.exists():
+                os.replace(stale, export)  # killed between the two renames of a swap
+            else:
+                shutil.rmtree(stale, ignore_errors=True)
 
     # checkpoints ----------------------------------------------------------
     def checkpoint_steps(self):

@@ -48,7 +48,8 @@ def _flock(fd):
         return None
 
 
-def _alive(pid):
+def process_alive(pid):
+    """Whether process `pid` runs on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -153,7 +154,7 @@ def _take_over_if_stale(path, run_name, host, log):
             why = "an empty lock file nobody holds"
         elif holder.get("host") != host:
             raise _in_use(path, run_name, holder, other_host=True)
-        elif not _alive(int(holder.get("pid", 0) or 0)):
+        elif not process_alive(int(holder.get("pid", 0) or 0)):
             why = f"{describe(holder)}, which no longer runs"
         elif free:  # the id is alive but reused: the trainer would hold the flock
             why = f"{describe(holder)}, which no longer holds it"

@@ -32,7 +32,7 @@ import keras
 from keras import layers
 
 from ..data.images import PIXEL_HALF
-from ..runs import RunDir, load_run, weights_label
+from ..runs import RunDir, export_temporary_names, load_run, weights_label
 from ..runs.files import disk_full_error, file_size, fsync_dir, fsync_tree, is_disk_full
 
 # N()'s epsilon: var + 1e-24 under the square root is losses.standardize's
@@ -63,7 +63,8 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = None
     try:
-        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".tmp-export-"))
+        building, replaced = export_temporary_names()  # a killed run's are cleared
+        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=building))
         codes_model, raw_model = uint8_encoders(encoder)
         models = {"encoder": codes_model, "encoder_raw": raw_model, "generator": generator}
         for name, model in models.items():
@@ -84,7 +85,7 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
         fsync_tree(tmp)  # on disk before it takes the export's name
         old = None
         if out_dir.exists():
-            old = out_dir.with_name(f".old-{out_dir.name}-{os.getpid()}")
+            old = out_dir.with_name(replaced)
             os.replace(out_dir, old)
         try:
             os.replace(tmp, out_dir)
