@@ -491,3 +491,22 @@ def test_multi_worker_processes_agree_to_stop_when_one_was_signalled():
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs] == [
         [False, True, False]] * 2
+
+
+def test_the_guard_and_the_run_callbacks_read_nothing_per_step(dirs):
+    """A callback overriding on_train_batch_end makes Keras read every step's
+    logs from the device; the run's callbacks, the guard among them, do not."""
+    runs, samples, _ = dirs
+    run = training.start_run(runs, samples, "f", "shapes", dict(TINY_RUN, steps=5))
+    try:
+        with training.StopSignals(run.model) as signals:
+            guard = training.RunGuard(0, (5,), 5, signals, run.placement)
+            callbacks = training._chief_callbacks(run, samples, training.DataStats(), print,
+                                                  guard)
+    finally:
+        run.release()
+    assert guard in callbacks
+    base = keras.callbacks.Callback
+    for callback in callbacks:
+        for hook in ("on_train_batch_end", "on_batch_end"):
+            assert getattr(type(callback), hook) is getattr(base, hook), (callback, hook)
