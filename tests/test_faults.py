@@ -187,6 +187,18 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 8, 12]
 
 
+@pytest.mark.tensorflow_only
+def test_ctrl_c_under_mirrored_replicas_saves_the_step_in_flight(dirs):
+    runs, samples, _ = dirs
+    run = training.start_run(runs, samples, "f", "shapes",
+                             dict(TINY_RUN, steps=40, strategy="mirrored"))
+    assert run.placement.replicas == 2
+    ctrl_c = At(3, lambda model, step: os.kill(os.getpid(), signal.SIGINT))
+    with pytest.raises(RunStopped, match="at step 4 of 40"):
+        training.train(run, samples, verbose=0, callbacks=[ctrl_c])
+    assert check_run_is_sound(RunDir(runs, "f")) == [4]
+
+
 # Divergence -----------------------------------------------------------------
 @pytest.mark.both_backends
 def test_a_planted_nan_stops_the_run_and_is_never_saved(dirs):
