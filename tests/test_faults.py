@@ -324,6 +324,18 @@ def test_a_live_lock_holder_in_this_process_is_not_taken_over(tmp_path):
     held.release()  # twice is harmless
 
 
+def test_a_lock_naming_a_live_process_that_holds_no_flock_is_stale(tmp_path):
+    """A reused process id: the process lives, but a trainer would hold the flock."""
+    path, messages = tmp_path / "lock", []
+    path.write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}))
+    lock = run_lock.acquire(path, "x", log=messages.append)
+    assert json.loads(path.read_text())["pid"] == os.getpid()
+    assert messages == [f"warning: run 'x' was locked by process {os.getppid()} on host "
+                        f"{socket.gethostname()!r}, which no longer holds it; taking the "
+                        "lock over"]
+    lock.release()
+
+
 # A full disk ------------------------------------------------------------------
 def enospc(*args, **kwargs):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -49,7 +49,9 @@ def _flock(fd):
 
 
 def process_alive(pid):
-    """Whether process `pid` runs on this host."""
+    """Whether process `pid` runs on this host (False for 0 and below)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -88,7 +90,7 @@ class RunLock:
         """The run folder holding the lock was moved to `folder` (--fresh)."""
         if _HELD.get(str(self.path)) is self:
             del _HELD[str(self.path)]
-        self.path = Path(folder) / LOCK_NAME
+        self.path = (Path(folder) / LOCK_NAME).absolute()
         _HELD[str(self.path)] = self
 
     @property
@@ -106,7 +108,7 @@ def describe(holder):
 
 def acquire(path, run_name, log=print):
     """Take the lock file `path` for run `run_name`, or raise RunInUseError."""
-    path = Path(path)
+    path = Path(path).absolute()  # one key per file, whatever the working folder
     key = str(path)
     if key in _HELD:  # this process holds it already (a Run opened again)
         return _HELD[key]
@@ -154,7 +156,7 @@ def _take_over_if_stale(path, run_name, host, log):
             why = "an empty lock file nobody holds"
         elif holder.get("host") != host:
             raise _in_use(path, run_name, holder, other_host=True)
-        elif not process_alive(int(holder.get("pid", 0) or 0)):
+        elif not process_alive(_pid(holder)):
             why = f"{describe(holder)}, which no longer runs"
         elif free:  # the id is alive but reused: the trainer would hold the flock
             why = f"{describe(holder)}, which no longer holds it"
@@ -165,6 +167,14 @@ def _take_over_if_stale(path, run_name, host, log):
             log(f"warning: run {run_name!r} was locked by {why}; taking the lock over")
     finally:
         os.close(fd)
+
+
+def _pid(holder):
+    """The process id a lock names (0, which no process has alone, if none)."""
+    try:
+        return max(int(holder.get("pid", 0)), 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _in_use(path, run_name, holder, other_host=False):
