@@ -186,7 +186,9 @@ class Config:
                                 "(lambda_2: 0.5 at 128 px, 1.0 at 256 px)", non_negative,
                                 fixed=True)
     qp_weight: float = setting(0.25, "factor of the GAN-QP penalty", non_negative, fixed=True)
-    learning_rate: float = setting(1e-4, "RMSprop learning rate", positive, fixed=True)
+    # May change on resume: a run that diverged resumes with a lower one.
+    learning_rate: float = setting(1e-4, "RMSprop learning rate (may change on resume, "
+                                   "e.g. lower after a divergence)", positive)
     rmsprop_rho: float = setting(0.99, "RMSprop's decay of the squared-gradient average",
                                  in_unit_interval, fixed=True)
     batch_size: int = setting(64, "images per step (the global batch under a strategy)",

@@ -1,4 +1,5 @@
-"""The one exception type the CLI turns into a one-line error."""
+"""The exceptions the CLI turns into one line: OganError (exit status 2)
+and RunStopped (a run stopped by a signal: exit status 128 + the signal)."""
 
 
 class OganError(Exception):
@@ -15,6 +16,29 @@ class CheckpointError(OganError):
 
 class DataError(OganError):
     """A data set that is missing, empty or unreadable as a whole."""
+
+
+class DiskFullError(OganError):
+    """No space left while writing a file; the previous file is intact."""
+
+
+class RunInUseError(OganError):
+    """Another trainer holds the run's lock."""
+
+
+class DivergedError(OganError):
+    """The loss or the weights went to NaN or infinity; nothing of it was saved."""
+
+
+class RunStopped(Exception):
+    """A run stopped on request (SIGINT, SIGTERM) after saving its last step.
+
+    status: the exit status a shell expects (130 for SIGINT, 143 for SIGTERM).
+    """
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
 
 
 def first_line(err):

@@ -101,6 +101,7 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
 
     class Crashing:
         generator, encoder = model.generator, model.encoder
+        weights, optimizer = model.weights, model.optimizer  # checked finite first
 
         def save(self, path):
             with open(path, "wb") as f:
@@ -150,7 +151,7 @@ def test_corrupt_checkpoint_is_an_error_that_overwrites_nothing(dirs, capsys):
     assert run_dir.metrics_path.read_bytes() == metrics
 
 
-def test_foreign_checkpoint_is_refused(dirs, capsys):
+def test_foreign_checkpoint_is_moved_aside_and_refused_alone(dirs, capsys):
     runs, _, _ = dirs
     assert train(dirs, "--steps", "10") == 0
     run_dir = RunDir(runs, "t")
@@ -158,9 +159,20 @@ def test_foreign_checkpoint_is_refused(dirs, capsys):
 
     build_generator(32, 8, channels=16).save(run_dir.checkpoint_path(30))
     capsys.readouterr()
+    assert train(dirs, "--steps", "20") == 0  # from step 10, the one before
+    out = capsys.readouterr().out
+    assert "ckpt-0000030.keras holds a Functional, not an ogan-tf" in out
+    assert "resuming run 't' from step 10" in out
+    assert run_dir.checkpoint_steps() == [10, 20]
+    assert (run_dir.checkpoints / "broken" / "ckpt-0000030.keras").is_file()
+    # The only checkpoint foreign: an error that moves nothing.
+    for step in run_dir.checkpoint_steps():
+        run_dir.checkpoint_path(step).unlink()
+    build_generator(32, 8, channels=16).save(run_dir.checkpoint_path(30))
     assert train(dirs, "--steps", "40") == 2
-    one_line_error(capsys, "ckpt-0000030.keras holds a Functional, not an ogan-tf")
-    assert run_dir.checkpoint_steps() == [10, 30]
+    one_line_error(capsys, "no checkpoint of run 't' loads",
+                   "ckpt-0000030.keras holds a Functional, not an ogan-tf", "--fresh")
+    assert run_dir.checkpoint_steps() == [30]
 
 
 def test_resume_refuses_a_different_model(dirs, capsys):

@@ -13,7 +13,7 @@ import sys
 # Before TensorFlow loads: keep its C++ start-up chatter off the console.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from ..errors import OganError  # noqa: E402  (no keras import: --help stays instant)
+from ..errors import OganError, RunStopped  # noqa: E402  (no keras import: --help stays instant)
 from . import train, use  # noqa: E402
 
 COMMANDS = {**train.COMMANDS, **use.COMMANDS}  # name -> handler(args)
@@ -55,7 +55,10 @@ def main(argv=None):
     except OganError as err:
         print(f"ogan-tf: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except RunStopped as stop:  # SIGINT / SIGTERM during training: its last step is saved
+        print(f"ogan-tf: {stop}", file=sys.stderr)
+        return stop.status
+    except KeyboardInterrupt:  # Ctrl-C outside training (loading, exporting)
         print("ogan-tf: interrupted; the last checkpoint is kept", file=sys.stderr)
         return 130
     return 0

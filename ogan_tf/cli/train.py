@@ -123,7 +123,10 @@ def run_train(args, log=print):
                  if f.metadata["flag"]}
     run = training.start_run(args.runs_dir, args.samples_dir, choice.run_name, choice.preset,
                              {**overrides, **choice.overrides}, fresh=args.fresh, log=log)
-    training.train(run, args.samples_dir, log=log)
+    try:
+        training.train(run, args.samples_dir, log=log)
+    finally:
+        run.release()  # the run's lock (train gives it up too)
 
 
 def run_samples(args, log=print):

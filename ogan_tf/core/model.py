@@ -442,3 +442,20 @@ def make_optimizer(learning_rate=1e-4, rho=0.99, precision="float32"):
     if precision == "mixed_float16":
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     return optimizer
+
+
+def nonfinite_weights(model):
+    """Paths of the model's and its optimizer's float variables that hold a
+    NaN or an infinity ([] where all are finite): one reduction per variable
+    and one device read for all, so it is cheap next to writing a file.
+    Called before a checkpoint or grid is written, never per step."""
+    if keras.backend.backend() == "jax" and hasattr(model, "jax_state_sync"):
+        model.jax_state_sync()  # mid-epoch, JAX's fit keeps them outside the variables
+    variables = list(model.weights)
+    if getattr(model, "optimizer", None) is not None:
+        variables += list(model.optimizer.variables)
+    variables = [v for v in variables if "float" in str(v.dtype)]
+    if not variables:
+        return []
+    finite = ops.convert_to_numpy(ops.stack([ops.all(ops.isfinite(v)) for v in variables]))
+    return [v.path for v, ok in zip(variables, finite) if not ok]

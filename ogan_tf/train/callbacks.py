@@ -84,15 +84,19 @@ class UpdateEMA(StepCallback):
 
 class EveryNSteps(StepCallback):
     """Calls action(model, step) every `every` steps and at the last step
-    (the grids and the checkpoints)."""
+    (the grids and the checkpoints); never once `guard` (a faults.RunGuard,
+    earlier in the list) has seen the run diverge."""
 
-    def __init__(self, action, start_step, every, last_step):
+    def __init__(self, action, start_step, every, last_step, guard=None):
         super().__init__(start_step)
         self.action = action
         self.every = every
         self.last_step = last_step
+        self.guard = guard
 
     def on_step_end(self, step):
+        if self.guard is not None and self.guard.diverged:
+            return
         if step % self.every == 0 or step == self.last_step:
             self.action(self.model, step)
 

@@ -79,6 +79,28 @@ class Placement:
 
         return self.strategy.distribute_datasets_from_function(per_worker)
 
+    def any_worker(self, flag):
+        """True on every worker where `flag` is True on any (a collective:
+        every worker must call it at the same point; one process: `flag`)."""
+        if self.workers == 1:
+            return bool(flag)
+        if self.strategy is not None:  # TF multi-worker: an all-reduce of the flags
+            import tensorflow as tf
+
+            value = tf.constant(1.0 if flag else 0.0)
+
+            @tf.function
+            def reduce():
+                per_replica = self.strategy.run(lambda: tf.identity(value))
+                return self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica,
+                                            axis=None)
+
+            return float(reduce()) > 0
+        import numpy as np  # JAX over several processes
+        from jax.experimental import multihost_utils
+
+        return bool(np.any(multihost_utils.process_allgather(np.array(bool(flag)))))
+
     def describe(self):
         if self.name == "none":
             return "one device"

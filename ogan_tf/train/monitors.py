@@ -26,6 +26,7 @@ class EvaluateEvery(StepCallback):
         self.every, self.last_step = every, last_step
         self.weights, self.label = weights, label
         self.writer = None  # a TensorBoardWriter, when there is one
+        self.guard = None  # a faults.RunGuard, when there is one
         # Built once, now: a missing weights file stops the run before step 1,
         # and no evaluation builds InceptionV3 again.
         self.feature_model = metrics.inception_model() if config.eval_fid else None
@@ -33,6 +34,8 @@ class EvaluateEvery(StepCallback):
     def on_step_end(self, step):
         if step % self.every and step != self.last_step:
             return
+        if self.guard is not None and self.guard.diverged:
+            return  # nothing is computed from non-finite weights
         with self.weights():
             figures = metrics.evaluate(self.model.generator, self.model.encoder, self.config,
                                        n=self.config.eval_images, fid=self.config.eval_fid,
@@ -93,8 +96,9 @@ class TensorBoardWriter(StepCallback):
         self.summary.flush()
 
 
-def training_monitors(run, start, stop, grids_dir, weights):
-    """The optional callbacks for `run` (after the grid callback in the list)."""
+def training_monitors(run, start, stop, grids_dir, weights, guard=None):
+    """The optional callbacks for `run` (after the grid callback in the list);
+    guard: the run's faults.RunGuard (no evaluation once it saw a divergence)."""
     config, out = run.config, []
     writer = None
     if config.tensorboard:
@@ -105,6 +109,6 @@ def training_monitors(run, start, stop, grids_dir, weights):
         evaluator = EvaluateEvery(config, run.dir, start, config.eval_every, stop,
                                   weights or contextlib.nullcontext,
                                   weights_label(config, "auto"))
-        evaluator.writer = writer
+        evaluator.writer, evaluator.guard = writer, guard
         out.append(evaluator)
     return out

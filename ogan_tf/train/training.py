@@ -19,7 +19,9 @@ from ..core.model import OGAN, make_optimizer, set_synchronized_batchnorm
 from ..core.networks import build_encoder, build_generator
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source
-from ..errors import CheckpointError, ConfigError, DataError, OganError
+from ..errors import (
+    CheckpointError, ConfigError, DataError, DiskFullError, DivergedError, OganError, RunStopped,
+)
 from ..runs import (
     RunDir, check_resumable, current_step, ema_path, ema_weight_paths, load_checkpoint,
     load_ema_weights,
@@ -30,6 +32,7 @@ from . import distribute, hardware
 from .callbacks import (
     EveryNSteps, LogChanges, LogEstimate, MetricsLogger, StopAtStep, UpdateEMA,
 )
+from .faults import RunGuard, StopSignals
 from .monitors import training_monitors
 
 
@@ -67,9 +70,12 @@ def dtype_policy(name):
 
 
 def set_speed_options(model, config):
-    """Apply the settings that may change on resume and are not saved in the
-    model: fused_step, XLA and synchronized BatchNorm."""
+    """Apply the settings that may change on resume: fused_step, XLA and
+    synchronized BatchNorm (not saved in the model), and the learning rate
+    (saved in the optimizer; lowered on resume after a divergence)."""
     check_backend_options(config)
+    if model.optimizer is not None:
+        model.optimizer.learning_rate = config.learning_rate
     model.fused_step = config.fused_step
     if config.jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(config.jit_compile)
@@ -122,7 +128,7 @@ class Run:
     chief) and placement (distribute.Placement: strategy, replicas, chief)."""
 
     def __init__(self, run_dir, config, model, start_step, resumed_from=None, ema=None,
-                 placement=None):
+                 placement=None, lock=None):
         self.dir = run_dir
         self.config = config
         self.model = model
@@ -130,16 +136,26 @@ class Run:
         self.resumed_from = resumed_from
         self.ema = ema
         self.placement = placement or distribute.Placement()
+        self.lock = lock  # runs/<run>/lock, held by the chief until train() ends
+
+    def release(self):
+        """Give up the run's lock (train() does it when it ends)."""
+        if self.lock is not None:
+            self.lock.release()
 
 
 def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=print):
-    """Open run `name`: resume its latest checkpoint, or start from `preset`.
+    """Open run `name`: resume its newest checkpoint that loads, or start from
+    `preset`.
 
     preset: an experiments/ name; None means the run's own when resuming and
     DEFAULT_PRESET for a new run.
     overrides: settings given on the command line (None = not given). On
     resume, settings fixed for the run's life must match (else an error says
-    what to do); the others (steps, intervals, ...) take the new values.
+    what to do); the others (steps, intervals, learning rate...) take the new
+    values.
+    The chief takes the run's lock before it touches a file (RunInUseError
+    where another trainer holds it); train() gives it up when it ends.
     """
     run_dir = RunDir(runs_dir, name)
     latest = None if fresh else run_dir.latest_checkpoint()
@@ -154,19 +170,29 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
             with placement.scope():
                 model = build_model(config)
             return Run(run_dir, config, model, 0, placement=placement)
-        if fresh and run_dir.exists():
-            moved = [run_dir.archive()]
-            samples = Path(samples_dir) / name
-            if samples.exists():
-                moved.append(samples.rename(samples.with_name(moved[0].name)))
-            log("--fresh: moved the old run aside to " + ", ".join(map(str, moved)))
-        elif run_dir.exists():
-            log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
-            run_dir.truncate_metrics(0)
-        run_dir.write_config(config)
-        with placement.scope():
-            model = build_model(config)
-        return Run(run_dir, config, model, 0, ema=make_ema(config, model), placement=placement)
+        lock = run_dir.lock(log)
+        try:
+            if fresh and any(p.name != "lock" for p in run_dir.path.iterdir()):
+                moved = [run_dir.archive()]
+                lock.moved(moved[0])
+                lock.release()  # the old run's lock, moved with it
+                lock = run_dir.lock(log)
+                samples = Path(samples_dir) / name
+                if samples.exists():
+                    moved.append(samples.rename(samples.with_name(moved[0].name)))
+                log("--fresh: moved the old run aside to " + ", ".join(map(str, moved)))
+            elif run_dir.metrics_path.exists() or run_dir.config_path.exists():
+                log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
+                run_dir.truncate_metrics(0)
+            run_dir.remove_temporaries()
+            run_dir.write_config(config)
+            with placement.scope():
+                model = build_model(config)
+        except BaseException:
+            lock.release()
+            raise
+        return Run(run_dir, config, model, 0, ema=make_ema(config, model), placement=placement,
+                   lock=lock)
 
     saved = run_dir.read_config()
     check_resumable(saved, {"preset": preset, **overrides})
@@ -174,19 +200,61 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
         **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
     )
     placement = distribute.place(config)
-    with placement.scope():
-        model = set_speed_options(load_checkpoint(latest, config), config)
-    step = current_step(model)
-    if not placement.is_chief:
-        return Run(run_dir, config, model, step, resumed_from=latest, placement=placement)
-    ema = make_ema(config, model)
-    if ema:
-        restore_ema(ema, model, latest)
-    run_dir.truncate_metrics(step)
-    run_dir.write_config(config)
-    log(f"resuming run {name!r} from step {step} ({latest}); "
-        "pass --fresh (make train FRESH=1) to start over")
-    return Run(run_dir, config, model, step, resumed_from=latest, ema=ema, placement=placement)
+    lock = run_dir.lock(log) if placement.is_chief else None
+    try:
+        model, ema, path = resume_point(run_dir, config, placement, log)
+        step = current_step(model)
+        if placement.is_chief:
+            run_dir.remove_temporaries()
+            run_dir.truncate_metrics(step)
+            run_dir.write_config(config)
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        raise
+    if config.learning_rate != saved.learning_rate:
+        log(f"learning rate {saved.learning_rate:g} -> {config.learning_rate:g} from here on")
+    if placement.is_chief:
+        log(f"resuming run {name!r} from step {step} ({path}); "
+            "pass --fresh (make train FRESH=1) to start over")
+    return Run(run_dir, config, model, step, resumed_from=path, ema=ema, placement=placement,
+               lock=lock)
+
+
+def resume_point(run_dir, config, placement, log=print):
+    """(model, ema, path) of the run's newest checkpoint that loads with its
+    EMA files. Newer ones that do not load are named and (by the chief) moved
+    to checkpoints/broken/, never deleted; CheckpointError, moving nothing,
+    where none loads. ema is None on workers other than the chief."""
+    failed = []
+    for step in reversed(run_dir.checkpoint_steps()):
+        path = run_dir.checkpoint_path(step)
+        try:
+            with placement.scope():
+                model = set_speed_options(load_checkpoint(path, config), config)
+            missing = [d for d in config.ema_decays if d not in ema_weight_paths(path)]
+            if missing:  # checked on every worker: they all pick the same checkpoint
+                raise CheckpointError(
+                    f"checkpoint {path} has no EMA weights for decay {missing[0]:g} "
+                    f"(expected {ema_path(path, missing[0]).name} beside it)"
+                )
+            ema = make_ema(config, model) if placement.is_chief else None
+            if ema:
+                restore_ema(ema, model, path)
+        except CheckpointError as err:
+            failed.append((path, err))
+            continue
+        for bad, err in failed:
+            where = "left in place"
+            if placement.is_chief:
+                where = f"moved to {run_dir.move_aside(bad)}"
+            log(f"warning: {err}; {where}, resuming from the checkpoint before")
+        return model, ema, path
+    more = f" (nor do the {len(failed) - 1} before it)" if len(failed) > 1 else ""
+    raise CheckpointError(
+        f"no checkpoint of run {run_dir.name!r} loads: {failed[0][1]}{more}; restore a good "
+        "one into " + f"{run_dir.checkpoints}, or start over with --fresh"
+    )
 
 
 def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="auto"):
@@ -207,9 +275,24 @@ def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="
     )
 
 
-def train(run, samples_dir, log=print, verbose="auto"):
+def train(run, samples_dir, log=print, verbose="auto", callbacks=()):
     """Train `run` up to run.config.steps; returns the last metrics row (on
-    workers other than the chief, which write nothing: None)."""
+    workers other than the chief, which write nothing: None).
+
+    callbacks: more Keras callbacks, after the run's own, on every worker.
+    SIGINT and SIGTERM stop it after the step in flight, which is saved:
+    RunStopped (faults.py). A loss or weights that are not finite stop it
+    with DivergedError, nothing of them saved. The run's lock is given up
+    when it returns or raises.
+    """
+    try:
+        with StopSignals(run.model, at_once=run.placement.workers == 1) as signals:
+            return _train(run, samples_dir, signals, log, verbose, callbacks)
+    finally:
+        run.release()
+
+
+def _train(run, samples_dir, signals, log, verbose, extra_callbacks):
     config, model, placement = run.config, run.model, run.placement
     log(hardware.describe())
     if run.start_step >= config.steps:
@@ -224,7 +307,10 @@ def train(run, samples_dir, log=print, verbose="auto"):
     )
     start, stop = run.start_step, config.steps
     chief = placement.is_chief
-    callbacks = _chief_callbacks(run, samples_dir, stats, log) if chief else []
+    # Before the callbacks that write: they skip their writes once it saw NaN.
+    guard = RunGuard(start, (config.checkpoint_every, config.sample_every, config.eval_every),
+                     stop, signals, placement)
+    callbacks = _chief_callbacks(run, samples_dir, stats, log, guard) if chief else [guard]
     for line in hardware.warnings(config) if chief else []:
         log(line)
     if chief and hardware.gpu_setting_on_cpu(config):  # how long it will take, in words
@@ -235,16 +321,23 @@ def train(run, samples_dir, log=print, verbose="auto"):
         f"(G {model.generator.count_params():,} / E {model.encoder.count_params():,} params)"
         f"; {placement.describe()}")
     began = time.perf_counter()
-    try:
-        fit_steps(model, dataset, start, stop, config.log_every, callbacks,
-                  verbose if chief else 0)
-    except Exception:
-        if stats.fatal:  # the input pipeline gave up: say why in one line
-            raise DataError(stats.fatal) from None
-        raise
+    if not signals.requested:
+        try:
+            fit_steps(model, dataset, start, stop, config.log_every,
+                      [*callbacks, *extra_callbacks], verbose if chief else 0)
+        except Exception:
+            if stats.fatal:  # the input pipeline gave up: say why in one line
+                raise DataError(stats.fatal) from None
+            raise
     seconds = time.perf_counter() - began
-    if current_step(model) != stop:
-        raise OganError(f"training stopped at step {current_step(model)} of {stop}")
+    step = current_step(model)
+    if guard.diverged:
+        raise diverged_error(run, *guard.diverged)
+    stopping = signals.requested or guard.stopped_by_other
+    if step < stop and stopping:
+        _save_and_stop(run, signals, step)
+    if step != stop:
+        raise OganError(f"training stopped at step {step} of {stop}")
     if not chief:
         log(f"worker {placement.worker}: done, {stop - start} steps in {seconds:.0f} s; "
             "the chief wrote the run's files")
@@ -255,34 +348,87 @@ def train(run, samples_dir, log=print, verbose="auto"):
         f"({(stop - start) / seconds:.2f} steps/s incl. grids and checkpoints); "
         f"z_corr {last.get('z_corr', float('nan')):.3f}; "
         f"grids in {Path(samples_dir) / run.dir.name}, checkpoints in {run.dir.checkpoints}")
+    skipped = ""
     if config.export_at_end != "none":
-        export_run(run.dir.path.parent, run.dir.name,
-                   saved_model=config.export_at_end == "all", log=log)
+        if signals.requested:
+            skipped = f"; the export was skipped: `ogan-tf export --run {run.dir.name}` writes it"
+        else:
+            signals.doing("the export")
+            export_run(run.dir.path.parent, run.dir.name,
+                       saved_model=config.export_at_end == "all", log=log)
+    if signals.requested:
+        raise RunStopped(f"stopped by {signals.name} after the last step ({stop}): the run is "
+                         f"complete{skipped}", signals.status)
     return last
 
 
-def _chief_callbacks(run, samples_dir, stats, log):
+def _save_and_stop(run, signals, step):
+    """After a stop request: write the checkpoint of `step` (the chief), then
+    raise RunStopped with the exit status of the signal."""
+    name, stop = run.dir.name, run.config.steps
+    why = signals.name if signals.requested else "a stop request on another worker"
+    if not run.placement.is_chief:
+        raise RunStopped(f"worker {run.placement.worker}: stopped by {why} at step {step} "
+                         "with the other workers; the chief saved the checkpoint",
+                         signals.status)
+    if step == run.start_step:
+        raise RunStopped(f"stopped by {why} before the first step; nothing new to save",
+                         signals.status)
+    path = run.dir.checkpoint_path(step)
+    if step not in run.dir.checkpoint_steps():
+        signals.doing(f"writing the checkpoint of step {step}")
+        try:
+            path = run.dir.save_checkpoint(run.model, step, run.config.keep_checkpoints,
+                                           run.ema)
+        except DivergedError:
+            raise diverged_error(run, step, "the weights hold NaN or infinite values") from None
+    raise RunStopped(
+        f"stopped by {why} at step {step} of {stop}; checkpoint {path} written; "
+        f"`ogan-tf train --run {name}` (make train RUN={name}) resumes from it",
+        signals.status,
+    )
+
+
+def diverged_error(run, step, what):
+    """The one-line DivergedError: where, and the last good checkpoint."""
+    lower = f"--learning-rate {run.config.learning_rate / 2:g}"
+    latest = run.dir.latest_checkpoint()
+    if latest is None:
+        resume = ("no checkpoint was written before it: train again with a lower learning "
+                  f"rate ({lower}) to start over")
+    else:
+        resume = (f"the last good checkpoint is {latest}: `ogan-tf train --run {run.dir.name} "
+                  f"{lower}` resumes from it with a lower learning rate")
+    return DivergedError(f"training diverged by step {step}: {what}; nothing of it was "
+                         f"saved; {resume}")
+
+
+def _chief_callbacks(run, samples_dir, stats, log, guard):
     """The callbacks that write the run's files (the chief's alone): EMA
-    update, metrics, grids, checkpoints, evaluation, TensorBoard."""
+    update, the guard, metrics, grids, checkpoints, evaluation, TensorBoard."""
     config, ema = run.config, run.ema
     start, stop = run.start_step, config.steps
     grid_writer = sample_grids(config, samples_dir, run.dir.name)
 
     def write_grids(model, step):
-        with ema_or_raw(ema):
-            grid_writer.write(model.generator, model.encoder, step)
+        try:
+            with ema_or_raw(ema):
+                grid_writer.write(model.generator, model.encoder, step)
+        except DiskFullError as err:  # grids can wait; a checkpoint stops the run
+            log(f"\nwarning: the grids of step {step} are skipped: {err}")
 
     callbacks = [
         *([UpdateEMA(ema, start)] if ema else []),  # first: later ones see this step's EMA
+        guard,
         MetricsLogger(run.dir, start, extra=stats.row),
         LogChanges(stats.row, log),
-        EveryNSteps(write_grids, start, config.sample_every, stop),
+        EveryNSteps(write_grids, start, config.sample_every, stop, guard),
         EveryNSteps(
             lambda model, step: run.dir.save_checkpoint(
                 model, step, config.keep_checkpoints, ema
             ),
-            start, config.checkpoint_every, stop,
+            start, config.checkpoint_every, stop, guard,
         ),
     ]
     return callbacks + training_monitors(run, start, stop, grid_writer.out_dir,
-                                         lambda: ema_or_raw(ema))
+                                         lambda: ema_or_raw(ema), guard)

@@ -32,7 +32,8 @@ import keras
 from keras import layers
 
 from ..data.images import PIXEL_HALF
-from ..runs import RunDir, load_run, weights_label
+from ..runs import RunDir, export_temporary_names, load_run, weights_label
+from ..runs.files import disk_full_error, file_size, fsync_dir, fsync_tree, is_disk_full
 
 # N()'s epsilon: var + 1e-24 under the square root is losses.standardize's
 # floor of the std at 1e-12, and changes nothing for any non-constant code.
@@ -60,8 +61,10 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
     built beside the target and renamed into place, replacing an older one."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".tmp-export-"))
+    tmp = None
     try:
+        building, replaced = export_temporary_names()  # a killed run's are cleared
+        tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=building))
         codes_model, raw_model = uint8_encoders(encoder)
         models = {"encoder": codes_model, "encoder_raw": raw_model, "generator": generator}
         for name, model in models.items():
@@ -79,9 +82,10 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
             "saved_models": sorted(models) if saved_model else [],
         }
         (tmp / "info.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+        fsync_tree(tmp)  # on disk before it takes the export's name
         old = None
         if out_dir.exists():
-            old = out_dir.with_name(f".old-{out_dir.name}-{os.getpid()}")
+            old = out_dir.with_name(replaced)
             os.replace(out_dir, old)
         try:
             os.replace(tmp, out_dir)
@@ -91,8 +95,17 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
             raise
         if old is not None:
             shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        fsync_dir(out_dir.parent)
+    except BaseException as err:
+        written = file_size(tmp) if tmp else 0
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(err, Exception) and is_disk_full(err):
+            raise disk_full_error(
+                out_dir, max(written, file_size(out_dir)),
+                "free some space, then export again (`ogan-tf export`); "
+                + ("the previous export is intact" if out_dir.exists() else "nothing was written")
+            ) from None
         raise
     return out_dir
 

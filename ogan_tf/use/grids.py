@@ -13,7 +13,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from ..data.sources import open_source
-from ..runs import load_run
+from ..runs import atomic_write, load_run
 from .inference import decode, encode
 
 
@@ -89,7 +89,11 @@ class SampleGrids:
         paths = []
         for kind, image in images.items():
             path = self.out_dir / f"{kind}_step{step:07d}.png"
-            iio.imwrite(path, image)
+            # Atomically: a kill or a full disk never leaves half a PNG
+            # (runs/files.py); DiskFullError where the disk is full.
+            atomic_write(path, lambda tmp, image=image: iio.imwrite(tmp, image, extension=".png"),
+                         expected_size=image.nbytes // 2,
+                         advice="free some space (grids are skipped meanwhile)")
             paths.append(path)
         return paths
 

@@ -7,27 +7,39 @@ the z seed state, the optimizer's slots and step counter), named by step:
 ``checkpoints/ckpt-0001500.keras``. Each is written to a temporary file in
 the same folder, flushed, then renamed into place, so a crash mid-write
 leaves every earlier checkpoint intact and never a half file under a
-checkpoint name.
+checkpoint name (files.py: also a full disk). lock.py: one trainer per run.
 """
 
+import contextlib
 import json
 import os
 import re
 import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from .config import FIXED_FOR_RUN, Config
-from .core.model import OGAN, unsynchronized_batchnorm
-from .errors import CheckpointError, ConfigError, OganError, first_line
+from ..config import FIXED_FOR_RUN, Config
+from ..core.model import OGAN, nonfinite_weights, unsynchronized_batchnorm
+from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
+from . import lock as run_lock
+from .files import atomic_write, append_line, file_size, write_text
 
 _CKPT = re.compile(r"^ckpt-(\d+)\.keras$")
 _EMA = re.compile(r"^ckpt-(\d+)\.ema-([0-9.e-]+)\.weights\.h5$")
 EMA_SUFFIX = ".weights.h5"
+# An export being written, and the export it replaces, named with the pid
+# of the process writing them (use/export.py).
+_EXPORT_TMP = re.compile(r"^\.(tmp|old)-export-(\d+)(-.*)?$")
+
+
+def export_temporary_names(pid=None):
+    """(prefix of the folder an export is built in, name of the export it
+    replaces while they swap) for process `pid` (default this one)."""
+    pid = os.getpid() if pid is None else pid
+    return f".tmp-export-{pid}-", f".old-export-{pid}"
 
 
 def ema_path(ckpt_path, decay):
@@ -52,31 +64,6 @@ def ema_weight_paths(ckpt_path):
             if match and path.name.startswith(ckpt_path.stem + "."):
                 found[float(match.group(2))] = path
     return dict(sorted(found.items()))
-
-
-def atomic_write(path, write, suffix=None):
-    """Call write(tmp_path) then rename tmp_path to path (same folder).
-
-    suffix: the temporary file's ending where the writer insists on one
-    (Keras' save_weights wants ".weights.h5"); default the path's suffix.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=suffix or path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
-def write_text(path, text):
-    """Write a text file atomically (see atomic_write)."""
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
 
 
 class RunDir:
@@ -115,20 +102,64 @@ class RunDir:
 
     # metrics ------------------------------------------------------------
     def append_metrics(self, row):
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_line(self.metrics_path, json.dumps(row) + "\n")
 
     def read_metrics(self):
+        return self._read_metrics()[0]
+
+    def _read_metrics(self):
+        """(rows, clean): clean is False where the file ends in a line cut
+        short (a process killed while appending)."""
         if not self.metrics_path.is_file():
-            return []
-        return [json.loads(line) for line in self.metrics_path.read_text().splitlines() if line]
+            return [], True
+        text = self.metrics_path.read_text(errors="replace")
+        lines = text.splitlines()
+        rows = []
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                if number == len(lines):  # the last line, cut short: dropped
+                    return rows, False
+                raise CheckpointError(
+                    f"{self.metrics_path} line {number} is not JSON; fix or remove that line"
+                ) from None
+        return rows, text.endswith("\n") or not text
 
     def truncate_metrics(self, step):
-        """Drop rows past `step` (training lost after the last checkpoint)."""
-        rows = self.read_metrics()
+        """Drop rows past `step` (training lost after the last checkpoint) and
+        a last line cut short."""
+        rows, clean = self._read_metrics()
         kept = [r for r in rows if r.get("step", 0) <= step]
-        if len(kept) != len(rows):
+        if len(kept) != len(rows) or not clean:
             write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
+
+    # the lock ---------------------------------------------------------------
+    def lock(self, log=print):
+        """Take runs/<run>/lock (creating the run folder): one trainer per run.
+        Raises RunInUseError saying who holds it; see lock.py."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return run_lock.acquire(self.path / run_lock.LOCK_NAME, self.name, log)
+
+    def remove_temporaries(self):
+        """Clear what a killed process left (call holding the lock): temporary
+        files, and the folders of an export cut short by a process of this
+        host that is gone (its old export goes back under its name)."""
+        for folder in (self.path, self.checkpoints):
+            for stale in folder.glob(".tmp-*") if folder.is_dir() else ():
+                if stale.is_file():
+                    stale.unlink()
+        export = self.path / "export"
+        for stale in sorted(self.path.glob(".*-export-*")) if self.path.is_dir() else ():
+            match = _EXPORT_TMP.match(stale.name)
+            if not match or run_lock.process_alive(int(match.group(2))):
+                continue
+            if match.group(1) == "old" and not export.exists():
+                os.replace(stale, export)  # killed between the two renames of a swap
+            else:
+                shutil.rmtree(stale, ignore_errors=True)
 
     # checkpoints ----------------------------------------------------------
     def checkpoint_steps(self):
@@ -149,22 +180,61 @@ class RunDir:
 
         ema: a WeightEMA whose averages are written beside the checkpoint,
         before it, so a checkpoint never exists without its EMA files.
+        Raises DivergedError, writing nothing, where a weight is not finite,
+        and DiskFullError (files.py) where the disk is full: then the
+        checkpoints before are intact and no file of this one is left.
         """
+        bad = nonfinite_weights(model)
+        if bad:
+            raise DivergedError(
+                f"the weights at step {step} hold NaN or infinite values ({', '.join(bad[:3])}"
+                f"{', ...' if len(bad) > 3 else ''}); checkpoint {step} was not written"
+            )
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         for stale in self.checkpoints.glob(".tmp-*"):  # left by a crash
             stale.unlink()
         path = self.checkpoint_path(step)
-        for decay in ema.decays if ema else ():
-            with ema.swapped_in(decay):
-                atomic_write(ema_path(path, decay), model.save_weights, suffix=EMA_SUFFIX)
-        with unsynchronized_batchnorm([model.generator, model.encoder]):
-            atomic_write(path, lambda tmp: model.save(tmp))
+        latest = self.latest_checkpoint()
+        needed = 0 if latest is None else sum(
+            file_size(p) for p in [latest, *ema_weight_paths(latest).values()])
+        advice = ("free some space (or keep fewer checkpoints: --keep-checkpoints), then "
+                  "train again: the run resumes from "
+                  + (latest.name if latest else "step 0"))
+        written = []
+        try:
+            for decay in ema.decays if ema else ():
+                written.append(ema_path(path, decay))
+                with ema.swapped_in(decay):
+                    atomic_write(written[-1], model.save_weights, suffix=EMA_SUFFIX,
+                                 expected_size=needed, advice=advice)
+            with unsynchronized_batchnorm([model.generator, model.encoder]):
+                atomic_write(path, lambda tmp: model.save(tmp), expected_size=needed,
+                             advice=advice)
+        except BaseException:
+            if not path.exists():  # no EMA file without its checkpoint
+                for done in written:
+                    with contextlib.suppress(FileNotFoundError):
+                        done.unlink()
+            raise
         for old in self.checkpoint_steps()[:-keep]:
             old_path = self.checkpoint_path(old)
             for stale in ema_weight_paths(old_path).values():
                 stale.unlink()
             old_path.unlink()
         return path
+
+    def move_aside(self, path):
+        """Move checkpoint `path` and its EMA files into checkpoints/broken/
+        (never deleted); returns where the checkpoint went."""
+        broken = self.checkpoints / "broken"
+        broken.mkdir(exist_ok=True)
+        target, n = broken / path.name, 1
+        while target.exists():  # an earlier one of the same name stays
+            target, n = broken / f"{path.name}.{n}", n + 1
+        for ema_file in ema_weight_paths(path).values():
+            os.replace(ema_file, broken / (ema_file.name + target.name[len(path.name):]))
+        os.replace(path, target)
+        return target
 
     def archive(self):
         """Move this run aside (for --fresh): nothing is deleted."""
@@ -177,21 +247,18 @@ class RunDir:
 def load_checkpoint(path, config):
     """Load an OGAN checkpoint and check it belongs to a run with `config`.
 
-    Raises CheckpointError with a one-line message on a corrupt or foreign
-    file; the file itself is never modified.
+    Raises CheckpointError with a one-line message (what is wrong, no
+    advice: the caller adds it) on a corrupt or foreign file; the file itself
+    is never modified.
     """
     try:
         model = keras.models.load_model(path, safe_mode=True)
     except Exception as err:  # keras raises many types for a bad zip/config
         reason = first_line(err)
-        raise CheckpointError(
-            f"checkpoint {path} is unreadable ({reason}); delete it to resume from "
-            "the one before, or start over with --fresh"
-        ) from None
+        raise CheckpointError(f"checkpoint {path} is unreadable ({reason})") from None
     if not isinstance(model, OGAN):
         raise CheckpointError(
-            f"checkpoint {path} holds a {type(model).__name__}, not an ogan-tf OGAN "
-            "model; remove it from the run or start over with --fresh"
+            f"checkpoint {path} holds a {type(model).__name__}, not an ogan-tf OGAN model"
         )
     expected = {
         "z_dim": config.z_dim,
@@ -204,7 +271,7 @@ def load_checkpoint(path, config):
     if found != expected or model.optimizer is None:
         raise CheckpointError(
             f"checkpoint {path} does not match the run's config.json "
-            f"(found {found}, expected {expected}); remove it or start over with --fresh"
+            f"(found {found}, expected {expected})"
         )
     return model
 
@@ -215,10 +282,7 @@ def load_ema_weights(model, path):
         model.load_weights(path)
     except Exception as err:
         reason = first_line(err)
-        raise CheckpointError(
-            f"EMA weights {path} are unreadable ({reason}); delete its checkpoint "
-            "to resume from the one before, or start over with --fresh"
-        ) from None
+        raise CheckpointError(f"EMA weights {path} are unreadable ({reason})") from None
 
 
 def check_resumable(saved, requested_overrides):
@@ -273,11 +337,17 @@ def load_run(runs_dir, name, weights="auto"):
     if latest is None:
         raise OganError(f"run {name!r} has no checkpoint yet in {run_dir.checkpoints}")
     chosen = parse_weights(config, weights)
-    model = load_checkpoint(latest, config)
-    if chosen != "raw":
-        saved = ema_weight_paths(latest)
-        if chosen not in saved:
-            have = ", ".join(["raw", *(f"{d:g}" for d in saved)])
-            raise ConfigError(f"run {name!r} has no weights {weights!r}; it has: {have}")
-        load_ema_weights(model, saved[chosen])
+    try:
+        model = load_checkpoint(latest, config)
+        if chosen != "raw":
+            saved = ema_weight_paths(latest)
+            if chosen not in saved:
+                have = ", ".join(["raw", *(f"{d:g}" for d in saved)])
+                raise ConfigError(f"run {name!r} has no weights {weights!r}; it has: {have}")
+            load_ema_weights(model, saved[chosen])
+    except CheckpointError as err:
+        raise CheckpointError(
+            f"{err}; `ogan-tf train --run {name}` moves it aside and trains on from the "
+            "checkpoint before, or start over with --fresh"
+        ) from None
     return config, model, current_step(model)
