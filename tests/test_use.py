@@ -194,7 +194,7 @@ def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
 
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "m", "shapes", dict(
-        **TINY_SETTINGS, dataset_size=64, steps=10, log_every=5,
+        TINY_SETTINGS, dataset_size=64, steps=10, log_every=5,
         sample_every=5, checkpoint_every=10, eval_every=5, eval_images=8, tensorboard=True,
         ema_decays=(0.9,),
     ))
