@@ -70,12 +70,9 @@ def dtype_policy(name):
 
 
 def set_speed_options(model, config):
-    """Apply the settings that may change on resume: fused_step, XLA and
-    synchronized BatchNorm (not saved in the model), and the learning rate
-    (saved in the optimizer; lowered on resume after a divergence)."""
+    """Apply the settings that may change on resume and are not saved in the
+    model: fused_step, XLA and synchronized BatchNorm."""
     check_backend_options(config)
-    if model.optimizer is not None:
-        model.optimizer.learning_rate = config.learning_rate
     model.fused_step = config.fused_step
     if config.jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(config.jit_compile)
@@ -232,6 +229,9 @@ def resume_point(run_dir, config, placement, log=print):
         try:
             with placement.scope():
                 model = set_speed_options(load_checkpoint(path, config), config)
+            # The optimizer keeps the rate it saved; a resume may lower it
+            # (after a divergence): the config's rate from here on.
+            model.optimizer.learning_rate = config.learning_rate
             missing = [d for d in config.ema_decays if d not in ema_weight_paths(path)]
             if missing:  # checked on every worker: they all pick the same checkpoint
                 raise CheckpointError(
