@@ -37,6 +37,8 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # core.losses.GAN_LOSSES and core.losses.ENCODER_TERMS (named here: no keras import)
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
+# core.model.RMSPROP_UPDATES: Keras 2.2.4's update (the author's) or Keras 3's
+RMSPROP_UPDATE_NAMES = ("author", "keras3")
 STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
 DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords")  # read by data/sources.py
@@ -184,6 +186,10 @@ class Config:
     learning_rate: float = setting(1e-4, "RMSprop learning rate", positive, fixed=True)
     rmsprop_rho: float = setting(0.99, "RMSprop's decay of the squared-gradient average",
                                  in_unit_interval, fixed=True)
+    rmsprop_update: str = setting(
+        "author", "RMSprop's step: author (Keras 2.2.4: lr g / (sqrt(v) + eps)) or keras3 "
+        "(lr g / sqrt(v + eps), smaller where gradients are tiny)",
+        one_of(*RMSPROP_UPDATE_NAMES), fixed=True)
     batch_size: int = setting(64, "images per step (the global batch under a strategy)",
                               int_at_least(2, " (BatchNorm needs a batch)"), fixed=True)
     seed: int = setting(0, "seed of the initial weights, the z draws and the data order",
@@ -261,6 +267,13 @@ class Config:
             )
         return cls(**values)
 
+    @classmethod
+    def from_saved(cls, values):
+        """The Config of a saved config.json: a setting added since the run was
+        saved takes the value the run trained with (SAVED_BEFORE), not today's
+        default."""
+        return cls.from_dict({**SAVED_BEFORE, **values})
+
     def replace(self, **changes):
         return self.from_dict({**self.to_dict(), **changes})
 
@@ -269,6 +282,12 @@ class Config:
         """True for a data set read from disk (not generated in-process)."""
         return self.dataset in DISK_FORMATS
 
+
+# Settings added after runs were saved, with the value a config.json that
+# lacks them trained with.
+SAVED_BEFORE = {
+    "rmsprop_update": "keras3",  # issue 12: runs before it used Keras 3's RMSprop
+}
 
 SETTINGS = {f.name: f for f in dataclasses.fields(Config)}
 # Settings that define the model and its training: a run keeps them for life.

@@ -46,7 +46,8 @@ def build_model(config):
         encoder_term=config.encoder_term,
     )
     model.compile(
-        optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision)
+        optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision,
+                                 config.rmsprop_update)
     )
     # Slots exist from step 0, so any checkpoint restores the full optimizer.
     model.optimizer.build(model.trainable_variables)
