@@ -31,6 +31,11 @@ VARIANTS = {
     "dcgan_5x5": (5, False),  # o_gan_celeba.py / o_gan_lsun.py
     "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
 }
+# E's normalisation after each convolution but the first (core/networks.py):
+# batch (the author's BatchNormalization), none, layer (GroupNormalization with
+# one group: each image's own statistics), spectral (spectral normalisation of
+# E's kernels, no activation normalisation).
+ENCODER_NORMS = ("batch", "none", "layer", "spectral")
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
 # float32 in all of them (core/losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
@@ -176,6 +181,10 @@ class Config:
                            "or sm_4x4 (4x4 kernels, self-modulated BN in G)",
                            one_of(*VARIANTS), fixed=True)
     z_dim: int = setting(128, "code and noise width", check_z_dim, fixed=True)
+    encoder_norm: str = setting(
+        "batch", "E's normalisation: batch (the author's BatchNorm), none, layer (each "
+        "image's own statistics) or spectral (spectral norm of E's weights)",
+        one_of(*ENCODER_NORMS), fixed=True)
     channels: int | None = setting(None, "widest layer's channels (default: the author's "
                                    "resolution * 8)", optional(positive_int), fixed=True)
     # The algorithm: the author's loss and optimizer -------------------------
@@ -220,8 +229,10 @@ class Config:
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",
                              one_of(*PRECISIONS), fixed=True)
-    fused_step: bool = setting(False, "one E pass on G(z) serves both players, same "
-                               "gradients (TensorFlow backend)", boolean)
+    fused_step: bool | str = setting(False, "one E pass on G(z) serves both players, same "
+                                     "gradients (TensorFlow backend): on, off, or auto (on "
+                                     "with the TensorFlow backend)",
+                                     one_of("auto", True, False))
     jit_compile: bool | str = setting("auto", "XLA: auto (Keras' choice: on with a GPU, off "
                                       "on CPU), on, off", one_of("auto", True, False))
     # Evaluation and monitoring --------------------------------------------

@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, one_line_error
+from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
 from ogan_tf import cli
 from ogan_tf import runs as runs_module
 from ogan_tf.core.model import AuthorRMSprop
@@ -92,6 +92,11 @@ def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(d
                             RunDir(runs, "old").read_config())
     assert type(model.optimizer) is keras.optimizers.RMSprop
     assert runs_module.current_step(model) == 20
+
+
+def test_fused_step_auto_is_on_where_the_backend_has_it():
+    model = training.build_model(tiny_config(fused_step="auto"))
+    assert model.fused_step is (keras.backend.backend() == "tensorflow")
 
 
 def test_make_samples_writes_grids_from_latest_checkpoint(dirs):
