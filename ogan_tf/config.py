@@ -31,12 +31,19 @@ VARIANTS = {
     "dcgan_5x5": (5, False),  # o_gan_celeba.py / o_gan_lsun.py
     "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
 }
+# E's normalisation after each convolution but the first (core/networks.py):
+# batch (the author's BatchNormalization), none, layer (GroupNormalization with
+# one group: each image's own statistics), spectral (spectral normalisation of
+# E's kernels, no activation normalisation).
+ENCODER_NORMS = ("batch", "none", "layer", "spectral")
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
 # float32 in all of them (core/losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # core.losses.GAN_LOSSES and core.losses.ENCODER_TERMS (named here: no keras import)
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
+# core.model.RMSPROP_UPDATES: Keras 2.2.4's update (the author's) or Keras 3's
+RMSPROP_UPDATE_NAMES = ("author", "keras3")
 STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
 DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords")  # read by data/sources.py
@@ -179,6 +186,10 @@ class Config:
                            "or sm_4x4 (4x4 kernels, self-modulated BN in G)",
                            one_of(*VARIANTS), fixed=True)
     z_dim: int = setting(128, "code and noise width", check_z_dim, fixed=True)
+    encoder_norm: str = setting(
+        "batch", "E's normalisation: batch (the author's BatchNorm), none, layer (each "
+        "image's own statistics) or spectral (spectral norm of E's weights)",
+        one_of(*ENCODER_NORMS), fixed=True)
     channels: int | None = setting(None, "widest layer's channels (default: the author's "
                                    "resolution * 8)", optional(positive_int), fixed=True)
     # The algorithm: the author's loss and optimizer -------------------------
@@ -191,6 +202,10 @@ class Config:
                                    "e.g. lower after a divergence)", positive)
     rmsprop_rho: float = setting(0.99, "RMSprop's decay of the squared-gradient average",
                                  in_unit_interval, fixed=True)
+    rmsprop_update: str = setting(
+        "author", "RMSprop's step: author (Keras 2.2.4: lr g / (sqrt(v) + eps)) or keras3 "
+        "(lr g / sqrt(v + eps), smaller where gradients are tiny)",
+        one_of(*RMSPROP_UPDATE_NAMES), fixed=True)
     batch_size: int = setting(64, "images per step (the global batch under a strategy)",
                               int_at_least(2, " (BatchNorm needs a batch)"), fixed=True)
     seed: int = setting(0, "seed of the initial weights, the z draws and the data order",
@@ -221,8 +236,9 @@ class Config:
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",
                              one_of(*PRECISIONS), fixed=True)
-    fused_step: bool = setting(False, "one E pass on G(z) serves both players, same "
-                               "gradients (TensorFlow and JAX backends)", boolean)
+    fused_step: bool | str = setting(False, "one E pass on G(z) serves both players, same "
+                                     "gradients (TensorFlow and JAX backends): on, off, or auto "
+                                     "(on where the backend has it)", auto_or_boolean)
     jit_compile: bool | str = setting("auto", "XLA: auto (Keras' choice: on with a GPU, off "
                                       "on CPU), on, off", auto_or_boolean)
     # Evaluation and monitoring --------------------------------------------
@@ -268,6 +284,13 @@ class Config:
             )
         return cls(**values)
 
+    @classmethod
+    def from_saved(cls, values):
+        """The Config of a saved config.json: a setting added since the run was
+        saved takes the value the run trained with (SAVED_BEFORE), not today's
+        default."""
+        return cls.from_dict({**SAVED_BEFORE, **values})
+
     def replace(self, **changes):
         return self.from_dict({**self.to_dict(), **changes})
 
@@ -276,6 +299,12 @@ class Config:
         """True for a data set read from disk (not generated in-process)."""
         return self.dataset in DISK_FORMATS
 
+
+# Settings added after runs were saved, with the value a config.json that
+# lacks them trained with.
+SAVED_BEFORE = {
+    "rmsprop_update": "keras3",  # issue 12: runs before it used Keras 3's RMSprop
+}
 
 SETTINGS = {f.name: f for f in dataclasses.fields(Config)}
 # Settings that define the model and its training: a run keeps them for life.

@@ -45,12 +45,12 @@ def tiny_config(preset="shapes", **changes):
     return load_preset(preset, **{**TINY_SETTINGS, **changes})
 
 
-def tiny_networks(variant="sm_4x4", resolution=32):
+def tiny_networks(variant="sm_4x4", resolution=32, encoder_norm="batch"):
     """(G, E) of the tiny model, freshly initialised."""
     from ogan_tf.core.networks import build_encoder, build_generator
 
     args = (resolution, TINY_SETTINGS["z_dim"], variant, TINY_SETTINGS["channels"])
-    return build_generator(*args), build_encoder(*args)
+    return build_generator(*args), build_encoder(*args, norm=encoder_norm)
 
 
 @pytest.fixture(autouse=True)

@@ -31,7 +31,7 @@ def test_every_setting_has_help_a_check_and_a_working_default():
     ({"ema_decays": (1.5,)}, "must each be in (0, 1)"),
     ({"precision": "float8"}, "unknown precision 'float8'; use one of: float32"),
     ({"jit_compile": "maybe"}, 'jit_compile must be true, false or "auto"'),
-    ({"fused_step": "yes"}, "fused_step must be true or false"),
+    ({"fused_step": "yes"}, 'fused_step must be true, false or "auto"'),
     ({"resolution": 48}, "resolution 48 is not a power of two"),
     ({"z_dim": 2}, "z_dim 2 is below 3"),
     ({"channels": 12, "resolution": 64}, "channels 12 must be a multiple of 8"),

@@ -8,6 +8,7 @@ import pytest
 
 from conftest import tiny_networks
 from ogan_tf.errors import ConfigError
+from ogan_tf.config import ENCODER_NORMS
 from ogan_tf.core.networks import VARIANTS, build_encoder, build_generator
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
@@ -51,6 +52,27 @@ def test_self_modulated_generator_conditions_every_bn_on_z():
     assert np.allclose(G.get_layer("bn0_gamma").bias.numpy(), 1.0)
 
 
+@pytest.mark.parametrize("norm", ENCODER_NORMS)
+def test_encoder_norms(norm):
+    """batch: the author's BN after every conv but the first; none: no
+    normalisation; layer: GroupNormalization(1) there; spectral: every
+    kernel of E spectrally normalised, no activation normalisation."""
+    E = build_encoder(32, 8, "sm_4x4", 16, norm=norm)
+    kinds = {type(layer).__name__ for layer in E.layers}
+    norms = {"BatchNormalization", "GroupNormalization", "SpectralNormalization"} & kinds
+    assert norms == {"batch": {"BatchNormalization"}, "none": set(),
+                     "layer": {"GroupNormalization"},
+                     "spectral": {"SpectralNormalization"}}[norm]
+    if norm == "spectral":
+        wrapped = [la.layer for la in E.layers if type(la).__name__ == "SpectralNormalization"]
+        assert [type(la).__name__ for la in wrapped] == ["Conv2D"] * 3 + ["Dense"]
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 32, 32, 3)).astype(np.float32)
+    codes = np.asarray(E(x, training=True))
+    assert codes.shape == (4, 8) and np.all(np.isfinite(codes))
+    with pytest.raises(ConfigError, match="unknown norm"):
+        build_encoder(32, 8, "sm_4x4", 16, norm="instance")
+
+
 @pytest.mark.parametrize(
     "resolution,z_dim,message",
     [(48, 16, "power of two"), (16, 16, "power of two"), (32, 2, "z_dim 2")],
@@ -61,9 +83,10 @@ def test_bad_geometry_is_a_clear_error(resolution, z_dim, message):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, variant):
-    G, E = tiny_networks(variant)
+@pytest.mark.parametrize("variant, norm", [*((v, "batch") for v in sorted(VARIANTS)),
+                                           *(("sm_4x4", n) for n in ENCODER_NORMS[1:])])
+def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, variant, norm):
+    G, E = tiny_networks(variant, encoder_norm=norm)
     z = np.random.default_rng(1).normal(size=(4, 8)).astype(np.float32)
     x = np.asarray(G(z, training=False))
     np.save(tmp_path / "z.npy", z)

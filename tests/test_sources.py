@@ -265,9 +265,9 @@ def test_presets_mirror_the_authors_scripts():
     for name in ("celeba_hq", "ffhq", "lsun_church", "lsun_bedroom"):
         base, sm, big = (load_preset(name), load_preset(name + "_sm"), load_preset(name + "_256"))
         faces = not name.startswith("lsun")
-        assert (base.resolution, base.variant, base.z_dim, base.batch_size, base.rho_weight) == \
-            (128, "dcgan_5x5", 128, 64, 0.5)
-        assert base.recon_scale == (0.8 if faces else 0.9) == sm.recon_scale
+        assert (base.resolution, base.variant, base.z_dim, base.batch_size, base.rho_weight,
+                base.rmsprop_update) == (128, "dcgan_5x5", 128, 64, 0.5, "author")
+        assert base.recon_scale == 0.9 == sm.recon_scale  # the author's final scripts
         assert base.crop_max == (0 if faces else 256) == big.crop_max
         assert sm.variant == "sm_4x4" and sm.data_path == base.data_path
         assert (big.resolution, big.variant, big.z_dim, big.batch_size, big.rho_weight,

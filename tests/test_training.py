@@ -5,12 +5,14 @@ import subprocess
 import sys
 
 import imageio.v3 as iio
+import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, one_line_error
+from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
 from ogan_tf import cli
 from ogan_tf import runs as runs_module
+from ogan_tf.core.model import AuthorRMSprop
 from ogan_tf.train import training
 from ogan_tf.runs import RunDir, load_checkpoint
 
@@ -69,6 +71,32 @@ def test_resume_continues_steps_with_optimizer_state(dirs):
     assert [r["step"] for r in RunDir(runs, "r").read_metrics()] == [10, 20, 30]
     assert RunDir(runs, "r").checkpoint_steps() == [10, 20, 30]
     assert json.loads((runs / "r" / "config.json").read_text())["steps"] == 30
+
+
+def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(dirs):
+    runs, _, _ = dirs
+    assert train(dirs, "--steps", "10") == 0  # the default: the author's update
+    assert train(dirs, "--steps", "20") == 0
+    assert type(load_checkpoint(RunDir(runs, "t").latest_checkpoint(),
+                                RunDir(runs, "t").read_config()).optimizer) is AuthorRMSprop
+    # A run saved before the setting existed trained with Keras 3's RMSprop:
+    # its config.json has no rmsprop_update, and it resumes with Keras 3's.
+    assert train(dirs, "--steps", "10", "--rmsprop-update", "keras3", run="old") == 0
+    path = runs / "old" / "config.json"
+    saved = json.loads(path.read_text())
+    del saved["rmsprop_update"]
+    path.write_text(json.dumps(saved))
+    assert RunDir(runs, "old").read_config().rmsprop_update == "keras3"
+    assert train(dirs, "--steps", "20", run="old") == 0
+    model = load_checkpoint(RunDir(runs, "old").latest_checkpoint(),
+                            RunDir(runs, "old").read_config())
+    assert type(model.optimizer) is keras.optimizers.RMSprop
+    assert runs_module.current_step(model) == 20
+
+
+def test_fused_step_auto_is_on_where_the_backend_has_it():
+    model = training.build_model(tiny_config(fused_step="auto"))
+    assert model.fused_step is (keras.backend.backend() == "tensorflow")
 
 
 def test_make_samples_writes_grids_from_latest_checkpoint(dirs):

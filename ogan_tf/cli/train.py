@@ -8,7 +8,7 @@ parser for its type (booleans take --x, --no-x, or --x on|off).
 import argparse
 import types
 
-from ..config import DEFAULT_PRESET, SETTINGS, resolve_data
+from ..config import DEFAULT_PRESET, SETTINGS, auto_or_boolean, resolve_data
 
 WEIGHTS_HELP = ("auto (the first EMA where the run keeps EMAs, else raw), raw, "
                 "or an EMA decay such as 0.999")
@@ -35,24 +35,24 @@ def decay_list(text):
         ) from None
 
 
-def auto_on_off(text):
-    """--jit-compile auto|on|off -> "auto", True, False."""
-    return "auto" if text == "auto" else on_off(text)
-
-
 class OnOffAction(argparse.Action):
-    """--x (on), --no-x (off) or --x on|off for a boolean setting."""
+    """--x (on), --no-x (off) or --x on|off for a boolean setting; with
+    auto=True also --x auto (a setting that may be "auto")."""
 
-    def __init__(self, option_strings, dest, default=None, help=None):
+    def __init__(self, option_strings, dest, default=None, help=None, auto=False):
         negatives = ["--no-" + s[2:] for s in option_strings]
+        self.auto = auto
         super().__init__([*option_strings, *negatives], dest, nargs="?", default=default,
-                         metavar="on|off", help=help)
+                         metavar="auto|on|off" if auto else "on|off", help=help)
 
     def __call__(self, parser, namespace, value, option_string=None):
         if option_string.startswith("--no-"):
             if value is not None:
                 raise argparse.ArgumentError(self, f"{option_string} takes no value")
             setattr(namespace, self.dest, False)
+            return
+        if self.auto and value == "auto":
+            setattr(namespace, self.dest, "auto")
             return
         try:
             setattr(namespace, self.dest, True if value is None else on_off(value))
@@ -65,8 +65,8 @@ def _flag_options(name, field):
     options = {"default": None, "help": field.metadata["help"]}
     kind = field.type
     choices = getattr(field.metadata["check"], "choices", None)
-    if name == "jit_compile":
-        return {**options, "type": auto_on_off, "metavar": "{auto,on,off}"}
+    if field.metadata["check"] is auto_or_boolean:  # jit_compile, fused_step
+        return {**options, "action": OnOffAction, "auto": True}
     if kind is bool:
         return {**options, "action": OnOffAction}
     if kind is tuple:

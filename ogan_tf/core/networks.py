@@ -7,7 +7,8 @@ Geometry (the author's scripts, for resolution ``img``):
   num_layers = log2(img) - 3, widest layer = img * 8 channels (``channels``
   overrides it), first/last feature map 4x4.
   E: num_layers + 1 stride-2 convs, channels doubling up to the widest, BN on
-     all but the first, LeakyReLU(0.2), Flatten, Dense(z_dim).
+     all but the first, LeakyReLU(0.2), Flatten, Dense(z_dim). ``norm``
+     replaces the BN (config.ENCODER_NORMS; "batch" is the author's).
   G: Dense to 4x4xwidest, BN, ReLU, num_layers stride-2 transposed convs
      halving channels with BN + ReLU, a last one to 3 channels, tanh.
 Kernels are initialised N(0, 0.02) as the author's.
@@ -18,7 +19,7 @@ import math
 import keras
 from keras import layers
 
-from ..config import VARIANTS, check_geometry
+from ..config import ENCODER_NORMS, VARIANTS, check_geometry, one_of
 
 
 def _geometry(resolution, channels):
@@ -31,29 +32,50 @@ def _init():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def build_encoder(resolution, z_dim, variant="dcgan_5x5", channels=None):
-    """E: (B, res, res, 3) in [-1, 1] -> (B, z_dim). avg(E(x)) is the critic."""
+def _encoder_norm(x, norm, name):
+    """E's normalisation of a convolution's output (all but the first)."""
+    if norm == "batch":  # the author's
+        return layers.BatchNormalization(name=f"bn{name}")(x)
+    if norm == "layer":  # each image's own statistics over (H, W, C), per-channel affine
+        return layers.GroupNormalization(groups=1, name=f"ln{name}")(x)
+    return x  # "none", "spectral" (the weights are normalised instead)
+
+
+def build_encoder(resolution, z_dim, variant="dcgan_5x5", channels=None, norm="batch"):
+    """E: (B, res, res, 3) in [-1, 1] -> (B, z_dim). avg(E(x)) is the critic.
+
+    norm: "batch" (the author's BatchNorm), "none", "layer" or "spectral"
+    (keras.layers.SpectralNormalization around every convolution and the
+    code layer, no activation normalisation).
+    """
     check_geometry(resolution, z_dim, variant, channels)
+    one_of(*ENCODER_NORMS)("norm", norm)
     kernel, _ = VARIANTS[variant]
     num_layers, widest = _geometry(resolution, channels)
+
+    def weights(layer):
+        if norm == "spectral":
+            return layers.SpectralNormalization(layer, name=f"sn_{layer.name}")
+        return layer
 
     x_in = keras.Input((resolution, resolution, 3), name="image")
     x = x_in
     for i in range(num_layers + 1):
-        x = layers.Conv2D(
+        x = weights(layers.Conv2D(
             widest // 2 ** (num_layers - i),
             kernel,
             strides=2,
             padding="same",
             kernel_initializer=_init(),
             name=f"conv{i}",
-        )(x)
+        ))(x)
         if i > 0:
-            x = layers.BatchNormalization(name=f"bn{i}")(x)
+            x = _encoder_norm(x, norm, i)
         x = layers.LeakyReLU(0.2, name=f"lrelu{i}")(x)
     x = layers.Flatten(name="flatten")(x)
     # float32 under a mixed dtype policy too: codes leave E as float32.
-    code = layers.Dense(z_dim, kernel_initializer=_init(), dtype="float32", name="code")(x)
+    code = weights(layers.Dense(z_dim, kernel_initializer=_init(), dtype="float32",
+                                name="code"))(x)
     return keras.Model(x_in, code, name="encoder")
 
 

@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from ..config import FIXED_FOR_RUN, Config
-from ..core.model import OGAN, nonfinite_weights, unsynchronized_batchnorm
+from ..core.model import OGAN, RMSPROP_UPDATES, nonfinite_weights, unsynchronized_batchnorm
 from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
 from . import lock as run_lock
 from .files import atomic_write, append_line, file_size, write_text
@@ -93,7 +93,7 @@ class RunDir:
                 "(train it with `ogan-tf train --run NAME`)"
             )
         try:
-            return Config.from_dict(json.loads(self.config_path.read_text()))
+            return Config.from_saved(json.loads(self.config_path.read_text()))
         except (ValueError, ConfigError) as err:
             raise CheckpointError(
                 f"{self.config_path} is unreadable ({err}); fix it or start the run "
@@ -263,10 +263,14 @@ def load_checkpoint(path, config):
     expected = {
         "z_dim": config.z_dim,
         "image shape": (config.resolution, config.resolution, 3),
+        "optimizer": RMSPROP_UPDATES[config.rmsprop_update].__name__,
     }
+    # the RMSprop itself (under mixed_float16 inside a LossScaleOptimizer)
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
     found = {
         "z_dim": model.z_dim,
         "image shape": tuple(model.encoder.input_shape[1:]),
+        "optimizer": type(optimizer).__name__,
     }
     if found != expected or model.optimizer is None:
         raise CheckpointError(

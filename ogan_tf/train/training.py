@@ -40,7 +40,8 @@ def build_model(config):
     """A new, compiled OGAN for `config` (the author's RMSprop)."""
     args = (config.resolution, config.z_dim, config.variant, config.channels)
     with dtype_policy(config.precision):  # G and E keep it, also in saved files
-        generator, encoder = build_generator(*args), build_encoder(*args)
+        generator = build_generator(*args)
+        encoder = build_encoder(*args, norm=config.encoder_norm)
     model = OGAN(
         generator,
         encoder,
@@ -51,7 +52,8 @@ def build_model(config):
         encoder_term=config.encoder_term,
     )
     model.compile(
-        optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision)
+        optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision,
+                                 config.rmsprop_update)
     )
     # Slots exist from step 0, so any checkpoint restores the full optimizer.
     model.optimizer.build(model.trainable_variables)
@@ -73,16 +75,24 @@ def set_speed_options(model, config):
     """Apply the settings that may change on resume and are not saved in the
     model: fused_step, XLA and synchronized BatchNorm."""
     check_backend_options(config)
-    model.fused_step = config.fused_step
+    model.fused_step = fused_step_on(config)
     if config.jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(config.jit_compile)
     set_synchronized_batchnorm([model.generator, model.encoder], config.sync_batchnorm)
     return model
 
 
+def fused_step_on(config):
+    """Whether the train step is the fused one: fused_step on, or auto with
+    a backend that has it (TensorFlow, JAX)."""
+    if config.fused_step == "auto":
+        return keras.backend.backend() in ("tensorflow", "jax")
+    return bool(config.fused_step)
+
+
 def check_backend_options(config):
     """ConfigError where a setting needs another Keras backend."""
-    if config.fused_step and keras.backend.backend() not in ("tensorflow", "jax"):
+    if config.fused_step is True and keras.backend.backend() not in ("tensorflow", "jax"):
         raise ConfigError(
             f"fused_step needs the TensorFlow or JAX backend (KERAS_BACKEND is "
             f"{keras.backend.backend()!r}); drop --fused-step"
