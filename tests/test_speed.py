@@ -74,7 +74,12 @@ def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
     models = {}
     for fused in (False, True):
         keras.utils.set_random_seed(0)
-        model = training.build_model(tiny_config(fused_step=fused))
+        # Keras 3's RMSprop: the author's update (lr g / (sqrt(v) + 1e-7))
+        # turns the round-off gradient (~1e-9) of a bias before a BatchNorm,
+        # whose true gradient is 0, into a step of order lr, so equal
+        # gradients up to round-off would not give equal weights. The
+        # gradients themselves are compared in the test above.
+        model = training.build_model(tiny_config(fused_step=fused, rmsprop_update="keras3"))
         history = model.fit(data, epochs=1, verbose=0, shuffle=False).history
         assert set(history) >= {"loss", "t1", "z_corr"}
         models[fused] = (model, history)
