@@ -7,7 +7,9 @@ with their known factors, then, in a FRESH Python process that imports only
 numpy and keras, loads runs/RUN/export/encoder.keras and generator.keras
 with plain keras.models.load_model, encodes the uint8 images, fits a linear
 read-out (least squares) of each factor from the codes on the first half
-and reports R^2 on the second half (accuracy for the shape class), and
+and reports R^2 on the second half (accuracy for the shape class), the same
+with the codes' pairwise products added (a quadratic read-out: what the
+codes hold beyond what a linear read-out sees), and
 decodes the codes: pixel MSE of G(s * code) against the image and against
 a random other image.
 """
@@ -35,27 +37,38 @@ assert codes.dtype == np.float32 and "ogan_tf" not in sys.modules
 half = len(codes) // 2
 X = np.concatenate([codes, np.ones((len(codes), 1), np.float32)], axis=1)
 
-def r2(target):
+# Quadratic features: the codes' pairwise products too (what the codes hold
+# beyond what a linear read-out sees).
+upper = np.triu_indices(codes.shape[1])
+Q = np.concatenate([X, (codes[:, :, None] * codes[:, None, :])[:, upper[0], upper[1]]], 1)
+
+def r2(target, X=X):
     w, *_ = np.linalg.lstsq(X[:half], target[:half], rcond=None)
     pred = X[half:] @ w
     resid = ((target[half:] - pred) ** 2).sum(0)
     total = ((target[half:] - target[half:].mean(0)) ** 2).sum(0)
     return float(1 - resid.sum() / total.sum())
 
+def accuracy(X):
+    w, *_ = np.linalg.lstsq(X[:half], onehot[:half], rcond=None)
+    return float(((X[half:] @ w).argmax(1) == d["shape"][half:]).mean())
+
 hue = 2 * np.pi * d["hue"]
-rows = {
-    "x": r2(d["x"][:, None]), "y": r2(d["y"][:, None]), "size": r2(d["size"][:, None]),
-    "hue (cos, sin)": r2(np.stack([np.cos(hue), np.sin(hue)], 1)),
-    "background brightness": r2(d["bg_value"][:, None]),
+targets = {
+    "x": d["x"][:, None], "y": d["y"][:, None], "size": d["size"][:, None],
+    "hue (cos, sin)": np.stack([np.cos(hue), np.sin(hue)], 1),
+    "background brightness": d["bg_value"][:, None],
 }
 onehot = np.eye(4)[d["shape"]]
-w, *_ = np.linalg.lstsq(X[:half], onehot[:half], rcond=None)
-accuracy = float(((X[half:] @ w).argmax(1) == d["shape"][half:]).mean())
+rows = {name: r2(t) for name, t in targets.items()}
+quadratic = {name: r2(t, Q) for name, t in targets.items()}
+quadratic["shape accuracy"] = accuracy(Q)
 recon = generator.predict(scale * codes, batch_size=250, verbose=0)
 x = images.astype(np.float32) / 127.5 - 1
 print(json.dumps({
     "images": len(images), "code": list(codes.shape[1:]), "r2_heldout": rows,
-    "shape_accuracy_heldout": accuracy,
+    "shape_accuracy_heldout": accuracy(X),
+    "quadratic_readout_heldout": quadratic,
     "recon_mse": float(((recon - x) ** 2).mean()),
     "recon_mse_other_image": float(((recon - np.roll(x, 1, 0)) ** 2).mean()),
     "ogan_tf_imported": "ogan_tf" in sys.modules,

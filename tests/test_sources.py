@@ -420,6 +420,28 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     assert (samples / "my_images" / "interpolation_step0000003.png").is_file()
 
 
+def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
+    """--data <folder> --preset shapes: the shapes recipe (networks, settings,
+    32 px) on the folder's images; --resolution overrides the preset's."""
+    from conftest import TINY
+    from ogan_tf import cli
+    from ogan_tf.runs import RunDir
+
+    runs, samples, dir_args = dirs
+    args = ["train", "--data", str(image_folder), "--preset", "shapes", *TINY,
+            "--steps", "2", "--log-every", "1", "--sample-every", "2", *dir_args]
+    assert cli.main([*args, "--run", "a"]) == 0
+    config = RunDir(runs, "a").read_config()
+    shapes = load_preset("shapes")
+    assert (config.preset, config.dataset, config.data_path, config.resolution) == \
+        ("shapes", "auto", str(image_folder), 32)
+    assert (config.variant, config.encoder_norm, config.steps) == \
+        (shapes.variant, shapes.encoder_norm, 2)
+    assert cli.main([*args, "--run", "b", "--resolution", "64"]) == 0
+    assert RunDir(runs, "b").read_config().resolution == 64
+    assert (samples / "b" / "random_step0000002.png").is_file()
+
+
 @pytest.mark.parametrize("data_args,fragments", [
     (["--data", "lsun_church"],
      ["no data at", "church_outdoor_train_lmdb", "dl.yf.io/lsun", "DATA_DIR="]),

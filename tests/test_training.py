@@ -41,6 +41,26 @@ def test_train_writes_grids_checkpoints_and_metrics(dirs):
                           "interpolation": (256, 384, 3)}
 
 
+@pytest.mark.slow  # XLA compiles the step: ~25 CPU seconds
+def test_the_default_recipe_trains_with_its_own_speed_settings_and_ema(dirs):
+    """The shapes preset as shipped (fused step, XLA, a 0.999 weight EMA,
+    learning rate 1e-3; the tiny tests set these back): it trains, saves the
+    EMA beside each checkpoint and exports the EMA weights."""
+    runs, samples, dir_args = dirs
+    small = ["--z-dim", "8", "--channels", "16", "--batch-size", "8", "--dataset-size", "256"]
+    assert cli.main(["train", *small, "--steps", "4", "--log-every", "2", "--sample-every", "4",
+                     "--checkpoint-every", "4", "--run", "d", *dir_args]) == 0
+    run = RunDir(runs, "d")
+    config = run.read_config()
+    assert (config.fused_step, config.jit_compile, config.ema_decays, config.learning_rate) == \
+        ("auto", True, (0.999,), 1e-3)
+    assert (run.checkpoints / "ckpt-0000004.ema-0.999.weights.h5").is_file()
+    info = json.loads((run.path / "export" / "info.json").read_text())
+    assert info["weights"] == "ema-0.999"
+    rows = run.read_metrics()
+    assert [r["step"] for r in rows] == [2, 4] and all(np.isfinite(r["loss"]) for r in rows)
+
+
 @pytest.mark.both_backends
 def test_resume_continues_steps_with_optimizer_state(dirs):
     runs, samples, _ = dirs
