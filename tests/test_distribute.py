@@ -78,7 +78,7 @@ def _start_state(config, start_weights):
 
 
 def _setup(**settings):
-    config = load_preset("shapes", **TINY_CONFIG, **settings)
+    config = load_preset("shapes", **{**TINY_CONFIG, **settings})
     start = training.build_model(config).get_weights()  # G and E (the z seed state is not a weight)
     x = np.random.default_rng(3).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
     return config, start, x
