@@ -161,9 +161,9 @@ def test_input_pipelines_read_disjoint_shares_of_the_training_set(tmp_path):
 def test_mirrored_run_from_the_command_line_then_resumed_on_one_device(dirs):
     runs, samples, dir_args = dirs
     args = ["train", "--run", "m", "--steps", "20", "--log-every", "10",
-            "--sample-every", "10", "--checkpoint-every", "10", *TINY, *dir_args]
-    assert cli.main([*args, "--strategy", "mirrored", "--sync-batchnorm",
-                     "--ema-decays", "0.9"]) == 0
+            "--sample-every", "10", "--checkpoint-every", "10", *TINY, "--ema-decays", "0.9",
+            *dir_args]
+    assert cli.main([*args, "--strategy", "mirrored", "--sync-batchnorm"]) == 0
     ckpt = runs / "m" / "checkpoints" / "ckpt-0000020.keras"
     assert ckpt.exists() and len(list((samples / "m").glob("random_*.png"))) == 2
     assert (runs / "m" / "checkpoints" / "ckpt-0000020.ema-0.9.weights.h5").exists()
@@ -280,7 +280,8 @@ JAX_CHECK = textwrap.dedent("""
         model.fit(x, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
         return placement.replicas, [np.array(w) for w in model.get_weights()]
 
-    base = load_preset("shapes", channels=16, z_dim=8, batch_size=8, dataset_size=64)
+    base = load_preset("shapes", channels=16, z_dim=8, batch_size=8, dataset_size=64,
+                       fused_step=False, jit_compile="auto", ema_decays=())
     start = training.build_model(base).get_weights()
     x = np.random.default_rng(3).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
     n1, single = step(base, start, x)

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, one_line_error
+from conftest import TINY, TINY_SETTINGS, one_line_error
 from ogan_tf import cli
 from ogan_tf.errors import DiskFullError, DivergedError, RunStopped
 from ogan_tf.runs import (
@@ -33,8 +33,8 @@ from ogan_tf.use import export
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = ["--log-every", "5", "--sample-every", "1000", "--checkpoint-every", "5",
          "--export-at-end", "none"]
-TINY_RUN = dict(channels=16, z_dim=8, batch_size=8, dataset_size=256, log_every=5,
-                sample_every=1000, checkpoint_every=5, export_at_end="none")
+TINY_RUN = dict(TINY_SETTINGS, log_every=5, sample_every=1000, checkpoint_every=5,
+                export_at_end="none")
 
 
 def train(dirs, *args, run="f"):
