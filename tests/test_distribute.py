@@ -158,12 +158,15 @@ def test_input_pipelines_read_disjoint_shares_of_the_training_set(tmp_path):
 
 
 @on_tf
-def test_mirrored_run_from_the_command_line_then_resumed_on_one_device(dirs):
+def test_mirrored_run_from_the_command_line_then_resumed_on_one_device(dirs, capsys):
     runs, samples, dir_args = dirs
     args = ["train", "--run", "m", "--steps", "20", "--log-every", "10",
             "--sample-every", "10", "--checkpoint-every", "10", *TINY, "--ema-decays", "0.9",
             *dir_args]
-    assert cli.main([*args, "--strategy", "mirrored", "--sync-batchnorm"]) == 0
+    # --jit-compile on (the shapes preset's) is turned off under mirrored, with a warning
+    assert cli.main([*args, "--strategy", "mirrored", "--sync-batchnorm",
+                     "--jit-compile", "on"]) == 0
+    assert "XLA (jit_compile) is off under --strategy mirrored" in capsys.readouterr().out
     ckpt = runs / "m" / "checkpoints" / "ckpt-0000020.keras"
     assert ckpt.exists() and len(list((samples / "m").glob("random_*.png"))) == 2
     assert (runs / "m" / "checkpoints" / "ckpt-0000020.ema-0.9.weights.h5").exists()

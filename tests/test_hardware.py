@@ -60,3 +60,21 @@ def test_log_estimate_logs_once_from_the_steps_after_the_first():
             callback.on_train_batch_begin(batch)
         callback.on_epoch_end(epoch)
     assert lines == ["\n95 left"]
+
+
+def test_xla_is_off_under_tf_distribute_with_a_warning():
+    """The shapes preset asks for XLA; under mirrored or multi-worker TF's XLA
+    cannot compile the step (each replica's z seed state is on its own
+    device), so it is off there, said once, as Keras' own auto does."""
+    from ogan_tf.train import training
+
+    config = tiny_config(jit_compile=True, strategy="mirrored")
+    assert hardware.xla_on(config) is False
+    assert any("XLA (jit_compile) is off under --strategy mirrored" in line
+               for line in hardware.warnings(config))
+    model = training.set_speed_options(training.build_model(config), config)
+    assert model.jit_compile is False
+    assert hardware.xla_on(config.replace(strategy="none")) is True
+    assert hardware.xla_on(config.replace(strategy="data-parallel")) is True  # JAX: one program
+    assert hardware.xla_on(config.replace(jit_compile="auto")) == "auto"
+    assert not any("XLA" in line for line in hardware.warnings(config.replace(strategy="none")))

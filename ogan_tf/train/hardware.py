@@ -84,9 +84,28 @@ def gpu_setting_on_cpu(config):
     return config.resolution >= GPU_RESOLUTION and not accelerators()
 
 
+# tf.distribute strategies: XLA cannot compile a step whose variables sit on
+# several devices (each replica's z seed state; TensorFlow's XLA known issue
+# "tf.Variable on a different device"), and Keras' own "auto" leaves XLA off
+# under tf.distribute, so these runs step without it.
+NO_XLA_STRATEGIES = ("mirrored", "multi-worker")
+
+
+def xla_on(config):
+    """config.jit_compile as it applies: True/False, or "auto" (Keras' choice);
+    never on under a tf.distribute strategy."""
+    if config.strategy in NO_XLA_STRATEGIES:
+        return False if config.jit_compile is True else config.jit_compile
+    return config.jit_compile
+
+
 def warnings(config):
     """Lines to show before training `config` on this machine."""
     out = []
+    if config.jit_compile is True and config.strategy in NO_XLA_STRATEGIES:
+        out.append(f"warning: XLA (jit_compile) is off under --strategy {config.strategy}: "
+                   "TensorFlow's XLA cannot compile a step whose variables sit on several "
+                   "devices; the step is the same without it")
     on_gpu = bool(accelerators())
     if gpu_setting_on_cpu(config):
         out.append(f"warning: {config.resolution} px is a GPU setting and this run trains "

@@ -76,8 +76,9 @@ def set_speed_options(model, config):
     model: fused_step, XLA and synchronized BatchNorm."""
     check_backend_options(config)
     model.fused_step = fused_step_on(config)
-    if config.jit_compile != "auto":  # "auto": as compile() resolved it
-        model.jit_compile = bool(config.jit_compile)
+    jit_compile = hardware.xla_on(config)
+    if jit_compile != "auto":  # "auto": as compile() resolved it
+        model.jit_compile = bool(jit_compile)
     set_synchronized_batchnorm([model.generator, model.encoder], config.sync_batchnorm)
     return model
 
