@@ -218,7 +218,7 @@ def test_a_planted_nan_stops_the_run_and_is_never_saved(dirs):
     message = str(err.value)
     assert "training diverged by step 10: the weights hold NaN" in message
     assert f"last good checkpoint is {run_dir.checkpoint_path(5)}" in message
-    assert "--learning-rate 5e-05" in message and "\n" not in message
+    assert f"--learning-rate {run.config.learning_rate / 2:g}" in message and "\n" not in message
     assert run_dir.checkpoint_steps() == [5]  # step 10's checkpoint was refused
     assert check_run_is_sound(run_dir) == [5]
     assert not (run_dir.path / "lock").exists()
