@@ -17,28 +17,16 @@ asserted: figures are read, not judged. docs/recipe.md holds the table.
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from ogan_tf.train.hardware import cpu_name, native_bfloat16
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "ablation.jsonl"
-
-
-def cpu_model():
-    """(model name, whether the CPU has AVX512-BF16 or AMX) from /proc/cpuinfo."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or "unknown", None
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines()
-                 if line.startswith("model name")), "unknown")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
-                  if line.startswith("flags")), [])
-    return name, any(f in flags for f in ("avx512_bf16", "amx_bf16"))
 
 
 def children_cpu_seconds():
@@ -73,13 +61,12 @@ def train_and_measure(row, flags, runs_dir, logs):
     rows = [json.loads(line) for line in (runs_dir / row / "metrics.jsonl").open()
             if line.strip()]
     speeds = [r["steps_per_s"] for r in rows if "steps_per_s" in r]
-    name, bf16 = cpu_model()
     return {
         "row": row, "flags": flags, "steps": config["steps"],
         "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1),
         # the median log interval: the steady speed, without the first tracing
         "steps_per_s": sorted(speeds)[len(speeds) // 2] if speeds else None,
-        "cpu": name, "avx512_bf16": bf16, "cores": os.cpu_count(),
+        "cpu": cpu_name(), "avx512_bf16": native_bfloat16(), "cores": os.cpu_count(),
         "readout": {k: readout[k] for k in (
             "r2_heldout", "shape_accuracy_heldout", "quadratic_readout_heldout", "recon_mse")},
         "eval": {k: evaluation[k] for k in (
