@@ -87,7 +87,8 @@ def gpu_setting_on_cpu(config):
 # tf.distribute strategies: XLA cannot compile a step whose variables sit on
 # several devices (each replica's z seed state; TensorFlow's XLA known issue
 # "tf.Variable on a different device"), and Keras' own "auto" leaves XLA off
-# under tf.distribute, so these runs step without it.
+# under tf.distribute (keras/src/trainers/trainer.py, _resolve_auto_jit_compile),
+# so these runs step without it.
 NO_XLA_STRATEGIES = ("mirrored", "multi-worker")
 
 
@@ -102,7 +103,7 @@ def xla_on(config):
 def warnings(config):
     """Lines to show before training `config` on this machine."""
     out = []
-    if config.jit_compile is True and config.strategy in NO_XLA_STRATEGIES:
+    if config.jit_compile is True and not xla_on(config):
         out.append(f"warning: XLA (jit_compile) is off under --strategy {config.strategy}: "
                    "TensorFlow's XLA cannot compile a step whose variables sit on several "
                    "devices; the step is the same without it")
