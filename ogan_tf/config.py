@@ -245,8 +245,8 @@ class Config:
     eval_every: int = setting(0, "steps between evaluations into metrics.jsonl (0 = off)",
                               int_at_least(0))
     eval_images: int = setting(1000, "held-out images per evaluation", int_at_least(2))
-    eval_fid: bool = setting(False, "FID in evaluations during training (needs the "
-                             "InceptionV3 weights file)", boolean)
+    eval_fid: bool = setting(False, "FID and KID in evaluations during training (needs a "
+                             "feature network file: docs/evaluation.md)", boolean)
     tensorboard: bool = setting(False, "TensorBoard scalars and grids in "
                                 "runs/<run>/tensorboard/", boolean)
     export_at_end: str = setting("keras", "runs/<run>/export/ when training ends: keras "

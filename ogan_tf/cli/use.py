@@ -50,7 +50,17 @@ def add_parsers(sub, add_dirs):
     p.add_argument("--images", type=int, default=None,
                    help="held-out images to use (default: the run's eval_images)")
     p.add_argument("--no-fid", action="store_true",
-                   help="skip FID (it needs the InceptionV3 ImageNet weights file)")
+                   help="skip FID and KID (they need a feature network file)")
+    p.add_argument("--fid-network", default="auto", metavar="NAME|FILE",
+                   help="standard (the 2015-12-05 Inception graph, comparable with papers), "
+                        "keras (Keras' InceptionV3: not comparable), auto (standard where "
+                        "placed, else keras; the default) or the graph file's path")
+    p.add_argument("--fid-images", type=int, default=None, metavar="N",
+                   help="samples for FID and KID (default: 50000 with a GPU, the fid50k_full "
+                        "convention; else 2000)")
+    p.add_argument("--fid-real", type=int, default=None, metavar="N",
+                   help="real training images of the cached reference statistics (0: all; "
+                        "default: all with a GPU, else as many as --fid-images)")
 
     p = sub.add_parser("encode", help="codes N(E(x)) of images, saved as .npy")
     p.add_argument("images", nargs="+", help="image files (any size: centre-cropped, resized)")
@@ -197,8 +207,9 @@ def run_export(args, log=print):
 def run_evaluate(args, log=print):
     from ..use.evaluation import evaluate_run  # loads Keras
 
-    evaluate_run(args.runs_dir, args.run, args.weights, n=args.images,
-                 fid=not args.no_fid, log=log)
+    evaluate_run(args.runs_dir, args.run, args.weights, n=args.images, fid=not args.no_fid,
+                 log=log, fid_network=args.fid_network, fid_images=args.fid_images,
+                 fid_real=args.fid_real)
 
 
 def run_claims(args, log=print):
