@@ -46,7 +46,7 @@ ENCODER_TERM_NAMES = ("rho", "mse")
 RMSPROP_UPDATE_NAMES = ("author", "keras3")
 STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
-DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords")  # read by data/sources.py
+DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords", "zip")  # read by data/sources.py
 EXPORT_CHOICES = ("keras", "all", "none")
 
 MIN_RESOLUTION = 32
@@ -161,7 +161,7 @@ class Config:
                           text, fixed=True, flag=False)
     dataset: str = setting(
         "shapes", "shapes (generated in-process) or a format on disk: auto (detect), "
-        "folder, lmdb, tfrecords", one_of(*GENERATED_DATASETS, *DISK_FORMATS),
+        "folder, lmdb, tfrecords, zip", one_of(*GENERATED_DATASETS, *DISK_FORMATS),
         fixed=True, flag=False)
     dataset_size: int = setting(50000, "images generated for the shapes data set",
                                 positive_int, fixed=True)
@@ -361,10 +361,11 @@ class DataChoice:
 
 def is_data_path(arg):
     """True when a --data value names a path rather than a preset: it has a
-    '/', starts with '~' or '.', or is an existing folder no preset is named."""
+    '/', starts with '~' or '.', or is an existing folder or file (a .zip) no
+    preset is named."""
     if "/" in arg or os.sep in arg or arg.startswith(("~", ".")):
         return True
-    return Path(arg).is_dir() and arg not in preset_names()
+    return Path(arg).exists() and arg not in preset_names()
 
 
 def run_name_for_path(path):

@@ -93,8 +93,11 @@ def add_parsers(sub, add_dirs):
     p.add_argument("--negative", metavar="DIR", help="folder of images without it")
     p.add_argument("--labels", metavar="FILE",
                    help="a CelebA-style table (list_attr_celeba.txt: names, then 'file 1 -1 ...' "
-                        "per image) or a CSV of file,value (a continuous attribute)")
-    p.add_argument("--attribute", help="the table's column (needed when it has several)")
+                        "per image), a CSV of file,value (a continuous attribute), or a "
+                        "StyleGAN2-ADA dataset .zip (its dataset.json labels)")
+    p.add_argument("--attribute", help="the table's column (needed when it has several); "
+                                       "of a dataset zip, a class N (against the rest) or a "
+                                       "label vector's column N")
     p.add_argument("--images", metavar="DIR",
                    help="where the table's files are (default: the table's folder)")
     p.add_argument("-o", "--output", required=True,
@@ -126,7 +129,10 @@ def add_parsers(sub, add_dirs):
     p = sub.add_parser("edit", help="rows of image, G(s N(E(image)) + a d) for each amount a")
     p.add_argument("images", nargs="+", help="image files (any size: centre-cropped, resized)")
     p.add_argument("--direction", required=True, metavar="FILE",
-                   help="a direction .npy (from `ogan-tf direction` or `principal`)")
+                   help="a direction .npy: from `ogan-tf direction` or `principal`, or the "
+                        "field's (1, z_dim) InterFaceGAN boundary or (k, z_dim) rows with --row")
+    p.add_argument("--row", type=int, default=None, metavar="N",
+                   help="the row of a (k, z_dim) direction file (GANSpace components)")
     p.add_argument("--amounts", type=amount_list, default=(-2.0, -1.0, 0.0, 1.0, 2.0),
                    help="comma-separated amounts a (default -2,-1,0,1,2)")
     p.add_argument("--orthogonal-to", nargs="+", action="extend", default=[], metavar="FILE",
@@ -319,7 +325,7 @@ def run_direction(args, log=print):
                             f"{attribute} ({values[0]:g}): one class only; a direction needs "
                             "examples of both sides")
         keep = _limited(values, args.limit, args.seed)
-        folder = Path(args.images) if args.images else Path(args.labels).parent
+        folder = Path(args.images) if args.images else files.labels_folder(args.labels)
         model = _model(args, log)
         direction = model.direction(images=[str(folder / names[i]) for i in keep],
                                     values=values[keep], attribute=attribute,
@@ -373,7 +379,8 @@ def run_edit(args, log=print):
     out = _output(args.output, _IMAGE_SUFFIXES)
     model = _model(args, log)
     images = model.images(args.images)
-    edits = model.edit(images, args.direction, args.amounts, args.scale, args.orthogonal_to)
+    edits = model.edit(images, args.direction, args.amounts, args.scale, args.orthogonal_to,
+                       args.row)
     rows = np.concatenate([images[:, None], edits], axis=1)
     _write_image(out, _grid(rows.reshape((-1,) + rows.shape[2:]), rows.shape[1]))
     amounts = ",".join(f"{a:g}" for a in args.amounts)

@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from ..data import images as pixels
+from ..data.stylegan_zip import read_bytes
 from ..errors import OganError, first_line
 from ..runs import load_run, weights_label
 from . import inference
@@ -54,7 +55,7 @@ def read_image(path, resolution, crop_max=0):
     mode converted to RGB as the author's imread(mode="RGB"), centre crop,
     resize); ImageError saying why not."""
     try:
-        data = Path(path).read_bytes()
+        data = read_bytes(path)  # a file, or a member of a zip: set.zip/00000/img.png
         return pixels.load(data, resolution, crop_max)[0]
     except (OSError, pixels.BadImage) as err:
         raise ImageError(f"{path} is unreadable ({first_line(err)})") from None
@@ -262,13 +263,14 @@ class OganModel:
         info = {"kind": "direction", "attribute": attribute, **self.about(), **source, **stats}
         return latent_files.Direction(vector, info)
 
-    def direction_vector(self, direction):
+    def direction_vector(self, direction, row=None):
         """A unit (z_dim,) vector from a Direction, a direction file or an
-        array; a direction found on another run or step is used with a note."""
+        array; a direction found on another run or step is used with a note.
+        row: which row of a file of (k, z_dim) directions (GANSpace)."""
         if isinstance(direction, latent_files.Direction):
             vector, info = direction.vector, direction.info
         elif isinstance(direction, (str, Path)):
-            vector, info = latent_files.load_direction(direction, self.z_dim)
+            vector, info = latent_files.load_direction(direction, self.z_dim, row)
         else:
             vector, info = np.asarray(direction, np.float32), {}
         if vector.shape != (self.z_dim,):
@@ -282,13 +284,14 @@ class OganModel:
                      f"{found[1]}; this model is run {here[0]!r} step {here[1]}")
         return fit.unit(vector).astype(np.float32)
 
-    def edit(self, images, direction, amounts, scale=None, orthogonal_to=()):
+    def edit(self, images, direction, amounts, scale=None, orthogonal_to=(), row=None):
         """G(s N(E(x)) + a d) for each image x and amount a: uint8
         (n, len(amounts), res, res, 3). direction d: a Direction, a direction
-        file or a (z_dim,) vector (made unit length); orthogonal_to: other
-        directions whose components are removed from d first (conditional
-        editing: the others' read-outs stay as they are)."""
-        d = self.direction_vector(direction)
+        file (row: which of its rows, for a (k, z_dim) file) or a (z_dim,)
+        vector (made unit length); orthogonal_to: other directions whose
+        components are removed from d first (conditional editing: the
+        others' read-outs stay as they are)."""
+        d = self.direction_vector(direction, row)
         if orthogonal_to:
             d = fit.orthogonalize(d, [self.direction_vector(o) for o in orthogonal_to])
         amounts = np.atleast_1d(np.asarray(amounts, np.float32))

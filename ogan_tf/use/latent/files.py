@@ -5,7 +5,9 @@ A direction file is a float32 (z_dim,) unit vector saved with np.save
 (``smiling.npy``) and a JSON sidecar beside it (``smiling.json``): which run
 and step it was found on, z_dim, the counts and the held-out score of its
 read-out. Any (z_dim,) .npy loads as a direction (scaled to unit length);
-the sidecar is optional.
+the sidecar is optional. So do the field's files: InterFaceGAN's boundaries
+are (1, d) arrays, GANSpace's components and a stack of directions (k, d)
+arrays, of which ``row`` picks one (needed when k > 1).
 """
 
 import csv
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...data import stylegan_zip
 from ...data.sources import FolderSource
 from ...errors import DataError, OganError, first_line
 from ...runs import atomic_write, write_text
@@ -58,9 +61,30 @@ def save_direction(path, vector, info):
     return path
 
 
-def load_direction(path, z_dim=None):
+def _one_vector(vector, path, row, found_on):
+    """The (d,) vector of a (d,), (1, d) or (k, d) array (row of k > 1)."""
+    if vector.ndim == 2 and (row is not None or len(vector) == 1):
+        row = 0 if row is None else row
+        if not -len(vector) <= row < len(vector):
+            raise DirectionError(f"direction {path} has {len(vector)} rows; --row {row} is "
+                                 f"not one of 0..{len(vector) - 1}")
+        return vector[row]
+    if vector.ndim == 2:
+        raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}: "
+                             f"{len(vector)} directions; pick one with --row N "
+                             f"(0..{len(vector) - 1})")
+    if vector.ndim != 1:
+        raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}; "
+                             "a direction is one vector (z_dim,), (1, z_dim), or rows "
+                             "(k, z_dim) with --row")
+    return vector
+
+
+def load_direction(path, z_dim=None, row=None):
     """(unit float32 (z_dim,) vector, info from the sidecar or {}).
 
+    The file holds a (z_dim,) vector, a (1, z_dim) one (InterFaceGAN), or
+    rows (k, z_dim) (GANSpace's components), of which `row` is taken.
     DirectionError when the file is missing or unreadable, not one vector,
     not finite, zero, or of another length than z_dim (when given).
     """
@@ -80,9 +104,7 @@ def load_direction(path, z_dim=None):
             raise DirectionError(f"{sidecar(path)} is not valid JSON ({first_line(err)}); "
                                  "fix or delete it") from None
     found_on = f" (found on run {info['run']!r})" if info.get("run") else ""
-    if vector.ndim != 1:
-        raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}; "
-                             "a direction is one vector (z_dim,)")
+    vector = _one_vector(vector, path, row, found_on)
     if z_dim is not None and len(vector) != z_dim:
         raise DirectionError(
             f"direction {path} has {len(vector)} entries{found_on}, but this model's "
@@ -112,18 +134,61 @@ def _number(text, where):
         raise LabelError(f"{where}: {text!r} is not a number") from None
 
 
+def labels_folder(path):
+    """Where a labels table's file names are: the table's folder, or the
+    zip itself for a StyleGAN2-ADA dataset zip (its members' paths)."""
+    path = Path(path)
+    return path if path.suffix.lower() == ".zip" else path.parent
+
+
+def _class_attribute(attribute, options, path, what):
+    """The index an --attribute names ("3", "class3", "label3") among options;
+    what: ("class", "classes") or ("label column", "label columns")."""
+    listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
+    if attribute is None:
+        raise LabelError(f"{path} has {len(options)} {what[1]} ({listed}); pick one with "
+                         "--attribute N")
+    text = str(attribute).lower().removeprefix("class").removeprefix("label")
+    if not text.lstrip("-").isdigit() or int(text) not in options:
+        raise LabelError(f"{path} has no {what[0]} {attribute!r}; it has: {listed}")
+    return int(text)
+
+
+def zip_labels(path, attribute=None):
+    """(member names, values, attribute) of a StyleGAN2-ADA dataset zip's
+    dataset.json: class labels give "class N against the rest" (two classes
+    need no --attribute), vector labels their column N."""
+    try:
+        names, labels = stylegan_zip.labels_of(path)
+    except DataError as err:
+        raise LabelError(str(err)) from None
+    if labels.ndim == 1:
+        classes = [int(c) for c in np.unique(labels)]
+        if attribute is None and len(classes) == 2:
+            attribute = classes[1]
+        chosen = _class_attribute(attribute, classes, path, ("class", "classes"))
+        return names, (labels == chosen).astype(np.float64), f"class{chosen}"
+    columns = list(range(labels.shape[1]))
+    chosen = 0 if attribute is None and len(columns) == 1 else \
+        _class_attribute(attribute, columns, path, ("label column", "label columns"))
+    return names, labels[:, chosen], f"label{chosen}"
+
+
 def read_labels(path, attribute=None):
     """(file names, values (n,) float64, attribute name) from a table.
 
-    Two formats:
+    Three formats (the third: zip_labels):
       - CelebA's list_attr_celeba.txt (whitespace-separated): an optional
         first line with the row count, a line of attribute names, then
         "file v1 v2 ..." per image (1 / -1);
       - CSV (.csv): "file,value" rows, or a header "file,name1,name2,..."
-        then rows; --attribute picks a column (optional with one).
-    File names are as written (relative to the images folder).
+        then rows; --attribute picks a column (optional with one);
+      - a StyleGAN2-ADA dataset zip (.zip): its dataset.json labels.
+    File names are as written (relative to labels_folder(path)).
     """
     path = Path(path)
+    if path.suffix.lower() == ".zip":
+        return zip_labels(path, attribute)
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as err:
