@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import tiny_config
+from conftest import one_line_error, tiny_config
 from ogan_tf.use import feature_distances as fd
 from ogan_tf.use import features, fid, inception_graph, reference
 
@@ -40,11 +40,17 @@ def test_kid_matches_stylegan2_ada_formula_and_is_unbiased():
     assert same < shifted[0] < shifted[1] < shifted[2], (same, shifted)
 
 
-def test_frechet_from_stats_equals_the_feature_form():
+@pytest.mark.parametrize("n_a, n_b", [(300, 200), (12, 9), (40, 300)])
+def test_the_fid_forms_agree_with_and_without_the_reference_root(n_a, n_b):
+    # d = 16: fewer samples than features on either side, or more
     rng = np.random.default_rng(3)
-    a, b = rng.normal(size=(300, 8)), 1.5 * rng.normal(size=(200, 8)) + 0.2
-    assert fd.frechet_from_stats(*fd.gaussian_stats(a), *fd.gaussian_stats(b)) == \
-        pytest.approx(fd.frechet_distance(a, b))
+    a, b = rng.normal(size=(n_a, 16)), 1.5 * rng.normal(size=(n_b, 16)) + 0.2
+    plain = fd.frechet_distance(a, b)
+    mu, cov = fd.gaussian_stats(a)
+    root = fd.covariance_sqrt(a)
+    assert np.allclose(root @ root, cov, atol=1e-10)
+    assert fd.frechet_from_stats(mu, cov, *fd.gaussian_stats(b), root) == pytest.approx(plain)
+    assert fd.frechet_to_features(mu, cov, root, b) == pytest.approx(plain)
 
 
 # The standard graph, on a stand-in --------------------------------------------------
@@ -204,3 +210,29 @@ def test_fid_plan_defaults_and_bad_counts(tmp_path):
     assert fid.fid_plan(tiny, 100, 0, tmp_path).real_images is None  # 0: every image
     with pytest.raises(fid.OganError, match="--fid-images must be at least 2"):
         fid.fid_plan(tiny, 1, None, tmp_path)
+
+
+# The command ---------------------------------------------------------------------------
+def test_evaluate_names_the_network_and_the_counts(tmp_path, capsys):
+    from ogan_tf import cli
+    from ogan_tf.runs import RunDir
+    from ogan_tf.train.training import build_model
+
+    runs, config = tmp_path / "runs", tiny_config()
+    run = RunDir(runs, "t")
+    run.write_config(config)
+    run.save_checkpoint(build_model(config), 0, keep=1)  # untrained: figures, not quality
+    graph = build_standin(tmp_path / inception_graph.GRAPH_FILE)
+    args = ["evaluate", "--run", "t", "--runs-dir", str(runs), "--images", "8",
+            "--fid-images", "8", "--fid-real", "16", "--fid-network"]
+    assert cli.main([*args, str(graph)]) == 0
+    row = json.loads((runs / "t" / "eval.json").read_text())
+    assert (row["fid_network"], row["fid_comparable"]) == ("inception-2015-12-05", True)
+    assert (row["fid_real_images"], row["fid_sample_images"], row["fid_recon_images"]) == \
+        (16, 8, 8)
+    assert row["fid_samples"] > 0 and np.isfinite(row["kid_samples_std"])
+    first = capsys.readouterr().out
+    assert "features of 16 real images" in first and "2015-12-05, 16 real images" in first
+    (tmp_path / "bad.pb").write_bytes(b"\x08\x01 junk")
+    assert cli.main([*args, str(tmp_path / "bad.pb")]) == 2
+    one_line_error(capsys, "is not the 2015-12-05 Inception graph")

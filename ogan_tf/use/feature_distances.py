@@ -26,19 +26,55 @@ def gaussian_stats(features):
     return x.mean(axis=0), np.cov(x, rowvar=False)
 
 
-def frechet_from_stats(mu_a, cov_a, mu_b, cov_b):
+def sqrt_psd(cov):
+    """The symmetric square root of a covariance (eigenvalues clipped at 0)."""
+    vals, vecs = np.linalg.eigh(cov)
+    return (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+
+
+def covariance_sqrt(features):
+    """The square root of the covariance of features (n, d): from the thin
+    SVD of the centred features when n <= d (the d x d eigenproblem of 2048
+    Inception features costs seconds), else from the covariance itself."""
+    x = np.asarray(features, np.float64)
+    n, d = x.shape
+    if n > d:
+        return sqrt_psd(np.cov(x, rowvar=False))
+    _, s, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
+    return (vt.T * (s / np.sqrt(n - 1))) @ vt
+
+
+def frechet_from_stats(mu_a, cov_a, mu_b, cov_b, sqrt_a=None):
     """The Frechet distance of N(mu_a, cov_a) and N(mu_b, cov_b).
 
     tr((S_a S_b)^(1/2)) is the sum of square roots of the eigenvalues of
     S_a^(1/2) S_b S_a^(1/2), a symmetric PSD matrix with the same
     eigenvalues: stable also for the singular covariances of fewer samples
-    than features.
+    than features. sqrt_a: S_a^(1/2) where it is known (a cached reference).
     """
-    vals, vecs = np.linalg.eigh(cov_a)
-    sqrt_a = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
+    sqrt_a = sqrt_psd(cov_a) if sqrt_a is None else sqrt_a
     cross = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)
+    return _frechet(mu_a, cov_a, mu_b, np.trace(cov_b), cross)
+
+
+def frechet_to_features(mu_a, cov_a, sqrt_a, features_b):
+    """frechet_from_stats of a reference (with its covariance's root) and the
+    Gaussian of features_b (n, d); for n <= d through the n x n matrix
+    M M^T, M = centred features_b S_a^(1/2) / sqrt(n - 1), whose eigenvalues
+    are the nonzero ones of S_a^(1/2) S_b S_a^(1/2)."""
+    b = np.asarray(features_b, np.float64)
+    n, d = b.shape
+    if n > d:
+        return frechet_from_stats(mu_a, cov_a, *gaussian_stats(b), sqrt_a)
+    centred = b - b.mean(axis=0)
+    m = centred @ sqrt_a / np.sqrt(n - 1)
+    trace_b = float(np.sum(centred ** 2)) / (n - 1)
+    return _frechet(mu_a, cov_a, b.mean(axis=0), trace_b, np.linalg.eigvalsh(m @ m.T))
+
+
+def _frechet(mu_a, cov_a, mu_b, trace_b, cross):
     trace_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
-    fid = np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
+    fid = np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + trace_b - 2 * trace_sqrt
     return float(max(fid, 0.0))
 
 

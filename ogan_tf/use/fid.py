@@ -24,8 +24,7 @@ import numpy as np
 
 from ..data.sources import open_source
 from ..errors import OganError
-from .feature_distances import (KID_SUBSETS, frechet_from_stats, gaussian_stats,
-                                kernel_distance)
+from .feature_distances import KID_SUBSETS, frechet_to_features, kernel_distance
 from .features import FeatureNetwork, feature_network
 from .inference import decode
 from .reference import reference_stats
@@ -94,8 +93,8 @@ def sample_features(generator, network, count, seed=0):
 def distance_figures(name, reference, features, seed=0):
     """fid_<name>, kid_<name> and kid_<name>_std of features against a Reference."""
     kid, spread, subset = kernel_distance(reference.features, features, seed=seed)
-    return {f"fid_{name}": frechet_from_stats(reference.mu, reference.sigma,
-                                              *gaussian_stats(features)),
+    return {f"fid_{name}": frechet_to_features(reference.mu, reference.sigma,
+                                               reference.sqrt_sigma, features),
             f"kid_{name}": kid, f"kid_{name}_std": spread, f"kid_{name}_subset_size": subset}
 
 

@@ -12,9 +12,9 @@ evaluation of every run on it:
   else              ``<runs-dir>/fid_reference/<name>-<hash>.npz``: the
                     generated shapes, and data whose folder is read-only
 
-The file holds mu and sigma (FID), the features (KID) and its key, a JSON
-text naming the data set, its image count, resolution, crop, the network
-(name and sha256) and the count. A file whose key differs (another network,
+The file holds mu, sigma and sigma's square root (FID), the features (KID)
+and its key, a JSON text naming the data set, its image count, resolution,
+crop, the network (name and sha256) and the count. A file whose key differs (another network,
 resolution or count, a changed data set) is recomputed with a note and
 replaced; writes are atomic, so a stopped computation leaves the old file.
 """
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import DataError, first_line
 from ..runs.files import atomic_write
-from .feature_distances import gaussian_stats
+from .feature_distances import covariance_sqrt, gaussian_stats
 
 CACHE_FOLDER = ".ogan_fid"
 RUNS_FOLDER = "fid_reference"
@@ -38,10 +38,16 @@ BATCH = 100  # images read and featurised at a time
 
 
 class Reference:
-    """mu (d,), sigma (d, d) and features (count, d) of the real images."""
+    """mu (d,), sigma (d, d), its square root and the features (count, d)
+    of the real images (the root is FID's costly half: computed once)."""
 
-    def __init__(self, mu, sigma, features, path=None):
-        self.mu, self.sigma, self.features, self.path = mu, sigma, features, path
+    def __init__(self, mu, sigma, sqrt_sigma, features, path=None):
+        self.mu, self.sigma, self.sqrt_sigma = mu, sigma, sqrt_sigma
+        self.features, self.path = features, path
+
+    @classmethod
+    def of(cls, features):
+        return cls(*gaussian_stats(features), covariance_sqrt(features), features)
 
     @property
     def count(self):
@@ -75,7 +81,8 @@ def read_reference(path, key, log=None):
         with np.load(path, allow_pickle=False) as saved:
             found = json.loads(str(saved["key"]))
             if found == key:
-                return Reference(saved["mu"], saved["sigma"], saved["features"], path)
+                return Reference(saved["mu"], saved["sigma"], saved["sqrt_sigma"],
+                                 saved["features"], path)
     except (OSError, ValueError, KeyError) as err:
         if log:
             log(f"note: {path} is unreadable ({first_line(err)}); recomputing it")
@@ -92,8 +99,8 @@ def write_reference(path, key, reference):
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: np.savez(
         tmp, key=np.array(json.dumps(key, sort_keys=True)), mu=reference.mu,
-        sigma=reference.sigma, features=reference.features),
-        expected_size=reference.features.nbytes + reference.sigma.nbytes)
+        sigma=reference.sigma, sqrt_sigma=reference.sqrt_sigma, features=reference.features),
+        expected_size=reference.features.nbytes + 2 * reference.sigma.nbytes)
     reference.path = path
 
 
@@ -149,7 +156,7 @@ def reference_stats(source, config, network, count, runs_dir, log=print):
         log(f"reference statistics: {network.name} features of {len(indices)} real "
             f"images of {source.describe()} (once; cached)")
     features = real_features(source, indices, network, log)
-    reference = Reference(*gaussian_stats(features), features)
+    reference = Reference.of(features)
     if beside is not None and os.access(_existing(beside.parent), os.W_OK):
         try:
             write_reference(beside, key, reference)
