@@ -40,9 +40,9 @@ def test_kid_matches_stylegan2_ada_formula_and_is_unbiased():
     assert same < shifted[0] < shifted[1] < shifted[2], (same, shifted)
 
 
-@pytest.mark.parametrize("n_a, n_b", [(300, 200), (12, 9), (40, 300)])
+@pytest.mark.parametrize("n_a, n_b", [(300, 200), (12, 9), (4, 3), (40, 300)])
 def test_the_fid_forms_agree_with_and_without_the_reference_root(n_a, n_b):
-    # d = 16: fewer samples than features on either side, or more
+    # d = 16: fewer samples than features on either side (4: the SVD root), or more
     rng = np.random.default_rng(3)
     a, b = rng.normal(size=(n_a, 16)), 1.5 * rng.normal(size=(n_b, 16)) + 0.2
     plain = fd.frechet_distance(a, b)

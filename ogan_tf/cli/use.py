@@ -57,7 +57,7 @@ def add_parsers(sub, add_dirs):
                         "placed, else keras; the default) or the graph file's path")
     p.add_argument("--fid-images", type=int, default=None, metavar="N",
                    help="samples for FID and KID (default: 50000 with a GPU, the fid50k_full "
-                        "convention; else 2000)")
+                        "convention; else 1000)")
     p.add_argument("--fid-real", type=int, default=None, metavar="N",
                    help="real training images of the cached reference statistics (0: all; "
                         "default: all with a GPU, else as many as --fid-images)")

@@ -34,11 +34,12 @@ def sqrt_psd(cov):
 
 def covariance_sqrt(features):
     """The square root of the covariance of features (n, d): from the thin
-    SVD of the centred features when n <= d (the d x d eigenproblem of 2048
-    Inception features costs seconds), else from the covariance itself."""
+    SVD of the centred features when n <= d / 4 (then far cheaper than the
+    d x d eigenproblem; near n = d it costs more: benchmarks/bench_fid.py),
+    else from the covariance itself."""
     x = np.asarray(features, np.float64)
     n, d = x.shape
-    if n > d:
+    if 4 * n > d:
         return sqrt_psd(np.cov(x, rowvar=False))
     _, s, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
     return (vt.T * (s / np.sqrt(n - 1))) @ vt

@@ -30,7 +30,7 @@ from .inference import decode
 from .reference import reference_stats
 
 GPU_FID_IMAGES = 50_000  # fid50k_full
-CPU_FID_IMAGES = 2_000  # about 3 minutes of InceptionV3 on 2 CPU cores (docs/evaluation.md)
+CPU_FID_IMAGES = 1_000  # InceptionV3 costs ~0.33 CPU-s an image here (docs/evaluation.md)
 SAMPLE_BATCH = 250
 
 
