@@ -22,7 +22,10 @@ import keras
 import numpy as np
 
 from ..config import FIXED_FOR_RUN, Config
-from ..core.model import OGAN, RMSPROP_UPDATES, nonfinite_weights, unsynchronized_batchnorm
+from ..core.batchnorm import unsynchronized_batchnorm
+from ..core.finite import nonfinite_weights
+from ..core.model import OGAN
+from ..core.optimizer import RMSPROP_UPDATES
 from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
 from . import lock as run_lock
 from .files import atomic_write, append_line, file_size, write_text
