@@ -131,6 +131,8 @@ def test_network_choice_without_files_names_both(tmp_path, monkeypatch):
     assert inception_graph.GRAPH_FILE in text and features.INCEPTION_WEIGHTS_FILE in text
     with pytest.raises(features.MissingWeightsError, match="--fid-network keras"):
         features.feature_network("standard")
+    with pytest.raises(features.MissingWeightsError, match="neither one of auto, standard"):
+        features.feature_network("standrd")
     with pytest.raises(features.MissingWeightsError) as err:
         features.inception_model()
     assert str(tmp_path / "models") in str(err.value) and "\n" not in str(err.value)

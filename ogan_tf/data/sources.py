@@ -34,7 +34,7 @@ import numpy as np
 from ..config import DISK_FORMATS
 from ..errors import ConfigError, DataError
 from . import images, shapes
-from .source_base import HELDOUT_MAX, Source, split  # noqa: F401  (the Source API, here too)
+from .source_base import Source, split  # noqa: F401  (split: the Source API, here too)
 from .stylegan_zip import ZipSource
 
 _TFRECORD_NAME = re.compile(r"^(?P<stem>.+)-r(?P<log2>\d\d)\.tfrecords$")

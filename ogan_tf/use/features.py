@@ -152,6 +152,9 @@ def feature_network(choice="auto", log=print):
     """The FeatureNetwork for --fid-network: auto, standard, keras, or a path
     to the standard graph file."""
     if choice not in CHOICES:
+        if not Path(choice).is_file():
+            raise MissingWeightsError(f"--fid-network {choice} is neither one of "
+                                      f"{', '.join(CHOICES)} nor a file")
         return standard_network(choice)
     if choice == "standard":
         return standard_network()

@@ -14,9 +14,10 @@ evaluation of every run on it:
 
 The file holds mu, sigma and sigma's square root (FID), the features (KID)
 and its key, a JSON text naming the data set, its image count, resolution,
-crop, the network (name and sha256) and the count. A file whose key differs (another network,
-resolution or count, a changed data set) is recomputed with a note and
-replaced; writes are atomic, so a stopped computation leaves the old file.
+crop, the network (name and sha256) and the count. A file whose key
+differs (another network, resolution or count, a data set with another
+image count) is recomputed with a note and replaced; writes are atomic, so
+a stopped computation leaves the old file.
 """
 
 import hashlib
