@@ -203,11 +203,12 @@ def run_export(args, log=print):
 
 
 def run_evaluate(args, log=print):
-    from ..use.evaluation import evaluate_run  # loads Keras
+    from ..train.hardware import accelerators  # loads Keras
+    from ..use.evaluation import evaluate_run
 
     evaluate_run(*run_of(args), args.weights, n=args.images, fid=not args.no_fid, log=log,
                  fid_network=args.fid_network, fid_images=args.fid_images,
-                 fid_real=args.fid_real)
+                 fid_real=args.fid_real, accelerator=bool(accelerators()))
 
 
 def run_claims(args, log=print):

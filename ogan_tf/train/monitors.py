@@ -15,6 +15,7 @@ from ..use import metrics
 from ..use.evaluation import eval_row
 from ..use.fid import fid_plan
 from .callbacks import StepCallback
+from .hardware import accelerators
 
 
 class EvaluateEvery(StepCallback):
@@ -31,7 +32,8 @@ class EvaluateEvery(StepCallback):
         # Built once, now: a missing network file stops the run before step 1,
         # and no evaluation builds the network again (the reference
         # statistics are cached beside the data or in the runs folder).
-        self.fid = fid_plan(runs_dir=run_dir.path.parent) if config.eval_fid else None
+        self.fid = fid_plan(runs_dir=run_dir.path.parent, accelerator=bool(accelerators())) \
+            if config.eval_fid else None
 
     def on_step_end(self, step):
         if step % self.every and step != self.last_step:

@@ -22,16 +22,17 @@ def eval_row(step, weights, figures):
 
 
 def evaluate_run(runs_dir, name, weights="auto", n=None, fid=True, log=print,
-                 fid_network="auto", fid_images=None, fid_real=None):
+                 fid_network="auto", fid_images=None, fid_real=None, accelerator=False):
     """Evaluate run `name`'s latest checkpoint; returns the eval.json dict.
 
     fid_network: auto, standard, keras or a path to the standard graph
     (use/features.py); fid_images / fid_real: samples and real images of
-    FID and KID (None: use/fid.py's defaults; fid_real 0: every training image).
+    FID and KID (None: use/fid.py's defaults, the GPU ones where
+    `accelerator`; fid_real 0: every training image).
     """
     plan = None
     if fid:  # the network first: a missing file is one line before any loading
-        plan = fid_plan(fid_network, fid_images, fid_real, runs_dir, log)
+        plan = fid_plan(fid_network, fid_images, fid_real, runs_dir, log, accelerator)
     config, model, step = load_run(runs_dir, name, weights)
     n = n or config.eval_images
     label = weights_label(config, weights)

@@ -46,35 +46,21 @@ class FidPlan:
     runs_dir: Path
 
 
-def accelerator_present():
-    """Whether the Keras backend sees a GPU (or another accelerator)."""
-    import keras
-
-    if keras.backend.backend() == "jax":
-        import jax
-
-        return jax.default_backend() != "cpu"
-    import tensorflow as tf
-
-    return bool(tf.config.list_physical_devices("GPU"))
-
-
 def fid_plan(network="auto", sample_images=None, real_images=None, runs_dir="runs",
-             log=print):
-    """A FidPlan from the command's flags (None: the defaults above; a
-    network name or path, or a FeatureNetwork)."""
+             log=print, accelerator=False):
+    """A FidPlan from the command's flags (None: the defaults above, for a
+    GPU where `accelerator`, train/hardware.py's finding; a network name or
+    path, or a FeatureNetwork)."""
     for flag, value in (("--fid-images", sample_images), ("--fid-real", real_images)):
         if value is not None and (value < 0 or (flag == "--fid-images" and value < 2)):
             raise OganError(f"{flag} must be at least {2 if flag == '--fid-images' else 0}, "
                             f"got {value}")
     if not isinstance(network, FeatureNetwork):
         network = feature_network(network, log)
-    if sample_images is None or real_images is None:
-        gpu = accelerator_present()
-        if sample_images is None:
-            sample_images = GPU_FID_IMAGES if gpu else CPU_FID_IMAGES
-        if real_images is None:
-            real_images = None if gpu else sample_images
+    if sample_images is None:
+        sample_images = GPU_FID_IMAGES if accelerator else CPU_FID_IMAGES
+    if real_images is None:
+        real_images = None if accelerator else sample_images
     return FidPlan(network, int(sample_images), real_images or None, Path(runs_dir))
 
 
