@@ -95,7 +95,7 @@ readme-picture: $(STAMP)
 IMAGES ?=
 PORT   ?= 8765
 SERVE_STAMP := $(VENV)/.installed-serve
-.PHONY: serve browser test-browser
+.PHONY: serve browser test-browser screenshot
 
 $(SERVE_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet -e '.[$(EXTRAS),serve]'
@@ -122,3 +122,12 @@ browser:
 # The page in a real browser (and nothing else).
 test-browser: browser $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q tests/test_serve_browser.py
+
+# docs/images/page.png: the browser test's screenshot of the page on RUN
+# (train it first) with WEIGHTS (auto, raw or a decay), reduced to 256 colours.
+WEIGHTS ?= auto
+screenshot: browser $(STAMP)
+	OGAN_SERVE_RUN=runs/$(RUN) OGAN_SERVE_WEIGHTS=$(WEIGHTS) OGAN_SCREENSHOT=$(CURDIR)/docs/images/page.png \
+		$(BIN)/python -m pytest -q tests/test_serve_browser.py
+	$(BIN)/python -c "from PIL import Image; p = 'docs/images/page.png'; \
+		Image.open(p).convert('RGB').quantize(256).save(p, optimize=True)"

@@ -3,20 +3,19 @@ chromium and chromium-driver, `make browser`) driven by selenium. Upload a
 shapes image and see its reconstruction, move a slider and see the edit
 change, upload a text file and see the error. Skips without the browser.
 
-OGAN_SCREENSHOT=path also saves the page's screenshot there
-(docs/images/page.png is one, from `make screenshot`)."""
+The page serves the suite's tiny run, or the run OGAN_SERVE_RUN names (a
+run or export folder; OGAN_SERVE_WEIGHTS as --weights); OGAN_SCREENSHOT=path saves the page's screenshot
+there: `make screenshot RUN=shapes WEIGHTS=raw` made docs/images/page.png so."""
 
 import os
 import shutil
 import time
 
 import imageio.v3 as iio
-import numpy as np
 import pytest
 
 from ogan_tf.data.shapes import make_shapes
 from ogan_tf.use import api
-from ogan_tf.use.latent import files
 from ogan_tf.use.serve import Explorer, server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -49,24 +48,28 @@ def browser(tmp_path):
     driver.quit()
 
 
-def test_upload_reconstruct_slide_and_a_bad_file(tiny_run, browser, tmp_path):
+def test_upload_reconstruct_slide_interpolate_and_a_bad_file(request, browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
-    runs, name = tiny_run
-    model = api.load(name, runs, log=lambda m: None)
-    files.Direction(np.arange(model.z_dim) - 3.5, model.about()).save(
-        runs / name / "directions" / "ramp.npy")
-    shape = tmp_path / "shape.png"
-    iio.imwrite(shape, make_shapes(1, 96, 7)[0][0])  # any size: cropped and resized
+    if os.environ.get("OGAN_SERVE_RUN"):
+        model = api.load(os.environ["OGAN_SERVE_RUN"], log=lambda m: None,
+                         weights=os.environ.get("OGAN_SERVE_WEIGHTS", "auto"))
+    else:
+        runs, name = request.getfixturevalue("tiny_run")
+        model = api.load(name, runs, log=lambda m: None)
+    shape, other = tmp_path / "shape.png", tmp_path / "other.png"
+    pictures = make_shapes(2, 96, 7)[0]  # any size: cropped and resized
+    iio.imwrite(shape, pictures[0])
+    iio.imwrite(other, pictures[1])
     text = tmp_path / "notes.txt"
     text.write_text("not an image\n")
     srv, url = server.start(Explorer(model, samples=200, log=lambda m: None))
     wait = WebDriverWait(browser, 60)
     try:
         browser.get(url)
-        wait.until(lambda d: "run tiny" in d.find_element(By.ID, "about").text)
+        wait.until(lambda d: f"run {model.info['run']}" in d.find_element(By.ID, "about").text)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#samples img"))
 
         browser.find_element(By.ID, "file").send_keys(str(shape))
@@ -74,10 +77,12 @@ def test_upload_reconstruct_slide_and_a_bad_file(tiny_run, browser, tmp_path):
         edited = wait.until(lambda d: _png(d, "edited"))
         assert edited == recon  # every slider at 0: the reconstruction
 
-        slider = browser.find_element(By.CSS_SELECTOR, "input.amount[data-name='ramp']")
+        slider = browser.find_element(By.CSS_SELECTOR, "input.amount")  # pc1
         slider.send_keys(*[Keys.ARROW_RIGHT] * 20)  # to 2.0, an input event each
         wait.until(lambda d: _png(d, "edited") not in (None, recon))
         _settle(browser)
+        browser.find_element(By.ID, "file-b").send_keys(str(other))
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#strip img")) == 8)
         if os.environ.get("OGAN_SCREENSHOT"):
             browser.save_screenshot(str(tmp_path / "page.png"))
             shutil.copy(tmp_path / "page.png", os.environ["OGAN_SCREENSHOT"])

@@ -55,8 +55,8 @@ def sprite(thumbnails):
     side = int(np.ceil(np.sqrt(n)))
     grid = np.zeros((side * side, t, t, 3), np.uint8)
     grid[:n] = thumbnails
-    return grid.reshape(side, side, t, t, 3).transpose(0, 2, 1, 3, 4).reshape(side * t,
-                                                                             side * t, 3)
+    rows = grid.reshape(side, side, t, t, 3).transpose(0, 2, 1, 3, 4)  # (row, y, col, x, 3)
+    return rows.reshape(side * t, side * t, 3)
 
 
 def label_columns(paths, table, attributes=()):
