@@ -159,6 +159,9 @@ def test_bad_requests_are_one_line(page, monkeypatch):
     assert status == 200 and np.isclose(np.linalg.norm(answer["vector"]), 1.0)
     assert client.post("/api/edit", {"code": [0.0] * 5})[1]["error"].startswith(
         "the code has shape (5,)")
+    status, answer = client.post("/api/edit", {"code": [0.0] * Z_DIM, "moves": [
+        {"vector": [1.0] * Z_DIM, "amount": "much"}]})
+    assert status == 400 and "amount of slider 1 is not a finite number" in answer["error"]
     assert "not JSON" in client.post("/api/edit", b"{", raw=True)[1]["error"]
     assert client.post("/api/interpolate", {"a": [0] * Z_DIM, "b": [0] * Z_DIM,
                                             "steps": 99})[0] == 400

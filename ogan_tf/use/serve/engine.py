@@ -172,7 +172,13 @@ class Explorer:
         z = self.model.recon_scale * self.code(code)
         for i, move in enumerate(moves):
             vector = self.code(move.get("vector"), f"direction of slider {i + 1}")
-            z = z + float(move.get("amount", 0.0)) * vector
+            try:
+                amount = float(move.get("amount", 0.0))
+            except (TypeError, ValueError):
+                amount = float("nan")
+            if not np.isfinite(amount):
+                raise OganError(f"the amount of slider {i + 1} is not a finite number")
+            z = z + amount * vector
         return self.decode(z[None])[0]
 
     def interpolate(self, a, b, steps=8):

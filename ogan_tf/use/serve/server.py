@@ -30,6 +30,7 @@ from PIL import Image
 from ...errors import OganError, first_line
 
 MAX_BODY = 64 * 1024 * 1024  # bytes of one upload
+DRAIN_MAX = 1024 * 1024 * 1024  # a larger body is not read to say it is too large
 HOST = "127.0.0.1"
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -120,10 +121,21 @@ def make_handler(explorer, log=print):
             self.end_headers()
             self.wfile.write(data)
 
+        def _drain(self, size, chunk=1 << 20):
+            """Read and drop a body (up to DRAIN_MAX; past it the connection closes)."""
+            if size > DRAIN_MAX:
+                self.close_connection = True
+                return
+            while size > 0:
+                got = self.rfile.read(min(chunk, size))
+                if not got:
+                    break
+                size -= len(got)
+
         def do_GET(self):
             path = self.path.split("?", 1)[0]
             if path == "/api/info":
-                return self._send(HTTPStatus.OK, explorer.describe())
+                return self._send(HTTPStatus.OK, {**explorer.describe(), "max_upload": MAX_BODY})
             if path in STATIC:
                 name, kind = STATIC[path]
                 return self._send(HTTPStatus.OK, static_file(name), kind)
@@ -135,7 +147,7 @@ def make_handler(explorer, log=print):
                 return self._send(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {path}"})
             size = int(self.headers.get("Content-Length") or 0)
             if size > MAX_BODY:
-                self.close_connection = True  # the body is left unread
+                self._drain(size)  # a browser reads the answer once its upload is sent
                 return self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {
                     "error": f"that file is {size / 2**20:.0f} MB; the page takes files up "
                              f"to {MAX_BODY // 2**20} MB"})

@@ -106,8 +106,18 @@ async function edit() {
 }
 
 // Images ---------------------------------------------------------------------------------
+// Said before sending: the server answers a larger body with the same message.
+function checkSize(file) {
+  const limit = state.info.max_upload;
+  if (file.size > limit) {
+    throw new Error(`that file is ${Math.round(file.size / 2 ** 20)} MB; the page takes ` +
+                    `files up to ${Math.round(limit / 2 ** 20)} MB`);
+  }
+}
+
 async function upload(file) {
   try {
+    checkSize(file);
     const answer = await call("/api/encode", file, true);
     state.codeA = answer.code;
     $("original").src = answer.original;
@@ -124,6 +134,7 @@ async function upload(file) {
 
 async function uploadB(file) {
   try {
+    checkSize(file);
     state.codeB = (await call("/api/encode", file, true)).code;
     showError("");
     await interpolate();
