@@ -2,20 +2,13 @@
 `projector` (the codes in TensorBoard's embedding projector).
 Each handler imports what it needs when it runs (see cli/__init__.py)."""
 
-from ..config import DEFAULT_PRESET
-from .train import WEIGHTS_HELP
+from .common import add_model_source
 
 DEFAULT_PORT = 8765
 
 
 def add_parsers(sub, add_dirs):
-    def model_source(parser):
-        parser.add_argument("--run", default=DEFAULT_PRESET,
-                            help=f"run name, or a run or export folder (default: "
-                                 f"{DEFAULT_PRESET})")
-        parser.add_argument("--weights", default="auto", help=WEIGHTS_HELP)
-        add_dirs(parser, samples=False)
-
+    model_source = add_model_source
     p = sub.add_parser("serve", help="a local page on 127.0.0.1: encode, reconstruct, slide "
                                      "along directions, interpolate, neighbours, samples")
     model_source(p)
