@@ -102,7 +102,7 @@ def load_direction(path, z_dim=None, row=None):
         except ValueError as err:
             raise DirectionError(f"{sidecar(path)} is not valid JSON ({first_line(err)}); "
                                  "fix or delete it") from None
-    return checked_direction(vector, path, z_dim, info), info
+    return checked_direction(vector, path, z_dim, info, row), info
 
 
 def read_direction_bytes(data, name, z_dim=None):
@@ -116,8 +116,9 @@ def read_direction_bytes(data, name, z_dim=None):
     return checked_direction(vector, name, z_dim)
 
 
-def checked_direction(vector, path, z_dim=None, info=None):
-    """np.load's result -> unit float32 vector, or DirectionError saying why not."""
+def checked_direction(vector, path, z_dim=None, info=None, row=None):
+    """np.load's result -> unit float32 vector, or DirectionError saying why
+    not; row: which row of a (k, z_dim) array (see load_direction)."""
     info = info or {}
     if not isinstance(vector, np.ndarray):
         raise DirectionError(f"direction {path} is an .npz archive; give a .npy vector")
