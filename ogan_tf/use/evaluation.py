@@ -10,7 +10,8 @@ written during training by train/monitors.py (``eval_every``).
 import json
 import time
 
-from ..runs import RunDir, load_run, weights_label, write_text
+from ..runs import RunDir, weights_label, write_text
+from ..runs.models import load_run
 from . import metrics
 
 
