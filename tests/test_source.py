@@ -52,6 +52,7 @@ COMMAND_ARGS = {
     "direction": ["--positive", "p", "--negative", "n", "-o", "d.npy"],
     "principal": ["-o", "p.png"], "edit": ["a.png", "--direction", "d.npy", "-o", "e.png"],
     "neighbours": ["--index", "i", "--duplicates"],
+    "serve": ["--port", "0"], "projector": ["a.png", "-o", "proj"],
 }
 RUN_ONLY = ("samples", "export", "evaluate")  # they need the run's data or checkpoints
 

@@ -210,9 +210,9 @@ def test_bad_speed_settings_are_config_errors(changes, fragment):
 def test_run_callbacks_leave_keras_batch_end_alone():
     """A callback overriding on_train_batch_end makes Keras convert each step's
     logs to numbers (a device sync per step); ours hook batch begins instead."""
-    from ogan_tf.train.callbacks import LogEstimate, StopAtStep
+    from ogan_tf.train.callbacks import LogProgress, StopAtStep
     from ogan_tf.train.step_end import StepEnd
 
-    for cls in (StepEnd, LogEstimate, StopAtStep):
+    for cls in (StepEnd, LogProgress, StopAtStep):
         assert cls.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
         assert cls.on_batch_end is keras.callbacks.Callback.on_batch_end

@@ -1,8 +1,9 @@
 """`ogan-tf`: argument parsing and one-line errors, over every layer.
 
 cli/train.py holds the commands that train (`train`, `samples`, `claims`),
-cli/use.py a table of the commands that use a trained model, cli/common.py
-what their parsers share (--run and its one resolver). The commands'
+cli/use.py a table of the commands that use a trained model, cli/view.py the
+page (`serve`) and `projector`, cli/common.py what their parsers share
+(--run and its one resolver). The commands'
 modules import the layers below (Keras, TensorFlow) only when a command
 runs: `ogan-tf --help` and argument errors stay instant.
 """
@@ -15,10 +16,10 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ..errors import OganError, RunStopped  # noqa: E402  (no keras import: --help stays instant)
-from . import train, use  # noqa: E402
+from . import train, use, view  # noqa: E402
 from .common import add_dirs  # noqa: E402
 
-COMMANDS = {**train.COMMANDS, **use.COMMANDS}  # name -> handler(args)
+COMMANDS = {**train.COMMANDS, **use.COMMANDS, **view.COMMANDS}  # name -> handler(args)
 
 
 def parser():
@@ -26,6 +27,7 @@ def parser():
     sub = top.add_subparsers(dest="command", required=True)
     train.add_parsers(sub, add_dirs)
     use.add_parsers(sub, add_dirs)
+    view.add_parsers(sub, add_dirs)
     return top
 
 

@@ -26,7 +26,7 @@ from . import distribute, hardware
 from .building import (
     build_model, check_backend_options, make_ema, restore_ema, set_speed_options,
 )
-from .callbacks import LogEstimate, StopAtStep
+from .callbacks import LogProgress, StopAtStep
 from .faults import RunGuard, StopSignals
 from .monitors import Evaluator, TensorBoardWriter
 from .step_end import StepEnd, Writes, ema_or_raw
@@ -227,8 +227,9 @@ def _train(run, samples_dir, signals, log, verbose, extra_callbacks):
     guard, callbacks = end.guard, [end]
     for line in hardware.warnings(config) if chief else []:
         log(line)
-    if chief and hardware.gpu_setting_on_cpu(config):  # how long it will take, in words
-        callbacks.append(LogEstimate(start, stop, hardware.estimate_line, log))
+    if chief:  # step, steps/s and the time left at each log interval
+        hint = hardware.gpu_hint() if hardware.gpu_setting_on_cpu(config) else None
+        callbacks.append(LogProgress(start, stop, log, hint))
     log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
         f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
         f"batch {config.batch_size}, steps {start} -> {stop} "

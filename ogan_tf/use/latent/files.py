@@ -84,8 +84,6 @@ def load_direction(path, z_dim=None):
     except (OSError, ValueError) as err:
         raise DirectionError(f"direction {path} is not a readable .npy file "
                              f"({first_line(err)})") from None
-    if not isinstance(vector, np.ndarray):
-        raise DirectionError(f"direction {path} is an .npz archive; give a .npy vector")
     info = {}
     if sidecar(path).is_file():
         try:
@@ -93,6 +91,25 @@ def load_direction(path, z_dim=None):
         except ValueError as err:
             raise DirectionError(f"{sidecar(path)} is not valid JSON ({first_line(err)}); "
                                  "fix or delete it") from None
+    return checked_direction(vector, path, z_dim, info), info
+
+
+def read_direction_bytes(data, name, z_dim=None):
+    """A direction .npy file's bytes (an upload) -> unit float32 (z_dim,);
+    DirectionError as load_direction."""
+    try:
+        vector = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise DirectionError(f"direction {name} is not a readable .npy file "
+                             f"({first_line(err)})") from None
+    return checked_direction(vector, name, z_dim)
+
+
+def checked_direction(vector, path, z_dim=None, info=None):
+    """np.load's result -> unit float32 vector, or DirectionError saying why not."""
+    info = info or {}
+    if not isinstance(vector, np.ndarray):
+        raise DirectionError(f"direction {path} is an .npz archive; give a .npy vector")
     found_on = f" (found on run {info['run']!r})" if info.get("run") else ""
     if vector.ndim != 1:
         raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}; "
@@ -102,10 +119,13 @@ def load_direction(path, z_dim=None):
             f"direction {path} has {len(vector)} entries{found_on}, but this model's "
             f"z_dim is {z_dim}: a direction belongs to the model it was found on; "
             "find it again with `ogan-tf direction` on this run")
-    norm = float(np.linalg.norm(vector.astype(np.float64)))
+    try:
+        norm = float(np.linalg.norm(vector.astype(np.float64)))
+    except (TypeError, ValueError):
+        norm = float("nan")
     if not np.isfinite(norm) or norm == 0:
         raise DirectionError(f"direction {path} is zero or not finite")
-    return (vector / norm).astype(np.float32), info
+    return (vector / norm).astype(np.float32)
 
 
 # Image folders -------------------------------------------------------------------
@@ -126,16 +146,16 @@ def _number(text, where):
         raise LabelError(f"{where}: {text!r} is not a number") from None
 
 
-def read_labels(path, attribute=None):
-    """(file names, values (n,) float64, attribute name) from a table.
-
-    Two formats:
+def read_table(path):
+    """(attribute names, rows [(line number, [file, value per name])]) of an
+    attribute table, values as text. Two formats:
       - CelebA's list_attr_celeba.txt (whitespace-separated): an optional
         first line with the row count, a line of attribute names, then
         "file v1 v2 ..." per image (1 / -1);
       - CSV (.csv): "file,value" rows, or a header "file,name1,name2,..."
-        then rows; --attribute picks a column (optional with one).
-    File names are as written (relative to the images folder).
+        then rows.
+    File names are as written (relative to the images folder). LabelError
+    for an unreadable or empty table or a row of another width.
     """
     path = Path(path)
     try:
@@ -143,7 +163,8 @@ def read_labels(path, attribute=None):
     except (OSError, UnicodeDecodeError) as err:
         raise LabelError(f"cannot read the labels {path} ({first_line(err)})") from None
     if path.suffix.lower() == ".csv":
-        rows = [(i + 1, row) for i, row in enumerate(csv.reader(text.splitlines()))
+        rows = [(i + 1, [cell.strip() for cell in row])
+                for i, row in enumerate(csv.reader(text.splitlines()))
                 if row and any(cell.strip() for cell in row)]
         if not rows:
             raise LabelError(f"{path} is empty")
@@ -152,7 +173,7 @@ def read_labels(path, attribute=None):
             [float(cell) for cell in first[1:]]
             names = [path.stem] if len(first) == 2 else [f"column{i}" for i in range(1, len(first))]
         except ValueError:
-            names = [cell.strip() for cell in first[1:]]
+            names = first[1:]
             rows = rows[1:]
     else:
         lines = [(i + 1, line.split()) for i, line in enumerate(text.splitlines()) if line.strip()]
@@ -162,6 +183,18 @@ def read_labels(path, attribute=None):
             raise LabelError(f"{path} has no attribute names")
         names = lines[0][1]
         rows = lines[1:]
+    for number, row in rows:
+        if len(row) != len(names) + 1:
+            raise LabelError(f"{path} line {number} has {len(row)} fields, expected "
+                             f"{len(names) + 1} (a file name and {len(names)} value(s))")
+    if not rows:
+        raise LabelError(f"{path} has no rows of labels")
+    return names, rows
+
+
+def pick_attribute(path, names, attribute=None):
+    """The column of `attribute` among a table's names (the only one when
+    None); LabelError naming the close match or the names there are."""
     if attribute is None:
         if len(names) != 1:
             raise LabelError(f"{path} has {len(names)} attributes; pick one with --attribute "
@@ -172,17 +205,17 @@ def read_labels(path, attribute=None):
         hint = f"did you mean {close[0]}?" if close else (
             f"it has: {', '.join(names[:8])}{', ...' if len(names) > 8 else ''}")
         raise LabelError(f"{path} has no attribute {attribute!r}; {hint}")
-    column = names.index(attribute) + 1
-    files, values = [], []
-    for number, row in rows:
-        if len(row) != len(names) + 1:
-            raise LabelError(f"{path} line {number} has {len(row)} fields, expected "
-                             f"{len(names) + 1} (a file name and {len(names)} value(s))")
-        files.append(row[0].strip())
-        values.append(_number(row[column].strip(), f"{path} line {number}"))
-    if not files:
-        raise LabelError(f"{path} has no rows of labels")
-    return files, np.asarray(values, np.float64), attribute
+    return names.index(attribute) + 1
+
+
+def read_labels(path, attribute=None):
+    """(file names, values (n,) float64, attribute name) of one attribute of
+    a table (read_table's formats); attribute: optional with one column."""
+    names, rows = read_table(path)
+    column = pick_attribute(path, names, attribute)
+    files = [row[0] for _, row in rows]
+    values = [_number(row[column], f"{path} line {number}") for number, row in rows]
+    return files, np.asarray(values, np.float64), names[column - 1]
 
 
 # The index cache ---------------------------------------------------------------------
