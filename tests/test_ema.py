@@ -7,11 +7,12 @@ import pytest
 
 from conftest import TINY_SETTINGS
 from ogan_tf import cli
-from ogan_tf import runs as runs_module
+from ogan_tf.runs import models as run_models
 from ogan_tf.train import training
 from ogan_tf.core.ema import WeightEMA, debiased_decay
 from ogan_tf.errors import CheckpointError, ConfigError
-from ogan_tf.runs import RunDir, ema_weight_paths, load_checkpoint
+from ogan_tf.runs import RunDir, ema_weight_paths
+from ogan_tf.runs.models import load_checkpoint
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
@@ -68,15 +69,15 @@ def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
         np.testing.assert_array_equal(a, b)
 
     # load_run picks weights: auto = the first EMA, raw, or a decay.
-    _, model, step = runs_module.load_run(runs, "e", "auto")
+    _, model, step = run_models.load_run(runs, "e", "auto")
     n = len(model.generator.weights)
     for a, b in zip(model.generator.get_weights(), in_memory[0.5][:n]):
         np.testing.assert_array_equal(a, b)
-    _, model, _ = runs_module.load_run(runs, "e", "0.9")
+    _, model, _ = run_models.load_run(runs, "e", "0.9")
     for a, b in zip(model.generator.get_weights(), in_memory[0.9][:n]):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ConfigError, match="has: raw, 0.5, 0.9"):
-        runs_module.load_run(runs, "e", 0.99)
+        run_models.load_run(runs, "e", 0.99)
 
     ema_weight_paths(latest)[0.9].unlink()
     with pytest.raises(CheckpointError, match="no EMA weights for decay 0.9"):

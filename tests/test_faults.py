@@ -22,9 +22,9 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, one_line_error
 from ogan_tf import cli
 from ogan_tf.errors import DiskFullError, DivergedError, RunStopped
-from ogan_tf.runs import (
-    RunDir, atomic_write, ema_weight_paths, export_temporary_names, files, load_checkpoint,
-)
+from ogan_tf.runs import RunDir, atomic_write, ema_weight_paths, export_temporary_names, files
+from ogan_tf.runs import models as run_models
+from ogan_tf.runs.models import load_checkpoint
 from ogan_tf.runs import lock as run_lock
 from ogan_tf.train import training
 from ogan_tf.train.callbacks import StepCallback
@@ -158,14 +158,14 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN where the shell started us in the background
     settings = dict(TINY_RUN, steps=40, ema_decays=(0.9,))
     run = training.start_run(runs, samples, "f", "shapes", settings)
-    real_save = RunDir.save_checkpoint
+    real_save = run_models.save_checkpoint
 
-    def save_and_be_interrupted(self, model, step, *args):
+    def save_and_be_interrupted(run_dir, model, step, *args):
         if step == 8:  # the save after the stop: Ctrl-C again while it writes
             os.kill(os.getpid(), signal.SIGINT)
-        return real_save(self, model, step, *args)
+        return real_save(run_dir, model, step, *args)
 
-    monkeypatch.setattr(RunDir, "save_checkpoint", save_and_be_interrupted)
+    monkeypatch.setattr(run_models, "save_checkpoint", save_and_be_interrupted)
     ctrl_c = At(7, lambda model, step: os.kill(os.getpid(), signal.SIGINT))
     with pytest.raises(RunStopped, match="stopped by Ctrl-C .* at step 8 of 40") as stop:
         training.train(run, samples, verbose=0, callbacks=[ctrl_c])
@@ -180,7 +180,7 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 8]  # the partial epoch's row
     assert not (run_dir.path / "lock").exists()
 
-    monkeypatch.setattr(RunDir, "save_checkpoint", real_save)
+    monkeypatch.setattr(run_models, "save_checkpoint", real_save)
     resumed = training.start_run(runs, samples, "f", None, {"steps": 12})
     assert resumed.start_step == 8
     training.train(resumed, samples, verbose=0)
@@ -520,18 +520,15 @@ def test_multi_worker_processes_agree_to_stop_when_one_was_signalled():
 
 def test_the_guard_and_the_run_callbacks_read_nothing_per_step(dirs):
     """A callback overriding on_train_batch_end makes Keras read every step's
-    logs from the device; the run's callbacks, the guard among them, do not."""
+    logs from the device; the run's one step end, the guard in it, does not."""
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "f", "shapes", dict(TINY_RUN, steps=5))
     try:
         with training.StopSignals(run.model) as signals:
-            guard = training.RunGuard(0, (5,), 5, signals, run.placement)
-            callbacks = training._chief_callbacks(run, samples, training.DataStats(), print,
-                                                  guard)
+            end = training.step_end(run, samples, training.DataStats(), signals, print)
     finally:
         run.release()
-    assert guard in callbacks
+    assert end.writes is not None and end.guard.stop is signals
     base = keras.callbacks.Callback
-    for callback in callbacks:
-        for hook in ("on_train_batch_end", "on_batch_end"):
-            assert getattr(type(callback), hook) is getattr(base, hook), (callback, hook)
+    for hook in ("on_train_batch_end", "on_batch_end"):
+        assert getattr(type(end), hook) is getattr(base, hook), hook

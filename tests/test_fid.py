@@ -218,12 +218,13 @@ def test_fid_plan_defaults_and_bad_counts(tmp_path):
 def test_evaluate_names_the_network_and_the_counts(tmp_path, capsys):
     from ogan_tf import cli
     from ogan_tf.runs import RunDir
-    from ogan_tf.train.training import build_model
+    from ogan_tf.runs.models import save_checkpoint
+    from ogan_tf.train.building import build_model
 
     runs, config = tmp_path / "runs", tiny_config()
     run = RunDir(runs, "t")
     run.write_config(config)
-    run.save_checkpoint(build_model(config), 0, keep=1)  # untrained: figures, not quality
+    save_checkpoint(run, build_model(config), 0, keep=1)  # untrained: figures, not quality
     graph = build_standin(tmp_path / inception_graph.GRAPH_FILE)
     args = ["evaluate", "--run", "t", "--runs-dir", str(runs), "--images", "8",
             "--fid-images", "8", "--fid-real", "16", "--fid-network"]

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import one_line_error, tiny_config, training_batches
-from ogan_tf import cli, config
-from ogan_tf.data import sources, stylegan_zip
+from ogan_tf import cli
+from ogan_tf.data import choice, sources, stylegan_zip
 from ogan_tf.data.shapes import make_shapes
 from ogan_tf.errors import DataError
 from ogan_tf.use import api
@@ -57,9 +57,9 @@ def test_a_dataset_zip_is_a_source_with_its_images_in_name_order(tmp_path):
 def test_train_reads_a_zip_given_as_data(tmp_path, monkeypatch):
     path, _, _ = dataset_zip(tmp_path / "set.zip", n=20)
     monkeypatch.chdir(tmp_path)
-    assert config.is_data_path("set.zip")  # no '/': an existing file, not a preset
-    choice = config.resolve_data(str(path))
-    cfg = tiny_config(choice.preset, **choice.overrides, resolution=RES, batch_size=4)
+    assert choice.is_data_path("set.zip")  # no '/': an existing file, not a preset
+    picked = choice.resolve_data(str(path))
+    cfg = tiny_config(picked.preset, **picked.overrides, resolution=RES, batch_size=4)
     batch = next(iter(training_batches(cfg, log=lambda m: None)))
     assert tuple(batch.shape) == (4, RES, RES, 3)
 

@@ -10,7 +10,7 @@ from PIL import Image
 
 from conftest import training_batches
 
-from ogan_tf.config import is_data_path, run_name_for_path
+from ogan_tf.data.choice import is_data_path, run_name_for_path
 from ogan_tf.data import images, pipeline, sources
 from ogan_tf.config import load_preset
 from ogan_tf.errors import DataError

@@ -17,7 +17,8 @@ from ogan_tf.core import losses
 from ogan_tf.core.fused import fused_gradients_for
 from ogan_tf.train import training
 from ogan_tf.errors import ConfigError
-from ogan_tf.runs import RunDir, load_checkpoint
+from ogan_tf.runs import RunDir
+from ogan_tf.runs.models import load_checkpoint, save_checkpoint
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
@@ -146,7 +147,7 @@ def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_pa
         model = training.build_model(config)
         model.fit(tf.data.Dataset.from_tensors(np.asarray(x)), epochs=1, verbose=0, shuffle=False)
         run = RunDir(tmp_path / "runs", precision)
-        loaded = load_checkpoint(run.save_checkpoint(model, 1, keep=1), config)
+        loaded = load_checkpoint(save_checkpoint(run, model, 1, keep=1), config)
         assert loaded.generator.layers[-2].dtype_policy.name == precision
         assert type(loaded.optimizer) is type(model.optimizer)
         for a, b in zip(model.get_weights(), loaded.get_weights()):
@@ -209,8 +210,9 @@ def test_bad_speed_settings_are_config_errors(changes, fragment):
 def test_run_callbacks_leave_keras_batch_end_alone():
     """A callback overriding on_train_batch_end makes Keras convert each step's
     logs to numbers (a device sync per step); ours hook batch begins instead."""
-    from ogan_tf.train.callbacks import EveryNSteps, MetricsLogger, StopAtStep
+    from ogan_tf.train.callbacks import LogProgress, StopAtStep
+    from ogan_tf.train.step_end import StepEnd
 
-    for cls in (EveryNSteps, MetricsLogger, StopAtStep):
+    for cls in (StepEnd, LogProgress, StopAtStep):
         assert cls.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
         assert cls.on_batch_end is keras.callbacks.Callback.on_batch_end

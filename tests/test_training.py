@@ -11,10 +11,10 @@ import pytest
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
 from ogan_tf import cli
-from ogan_tf import runs as runs_module
 from ogan_tf.core.optimizer import AuthorRMSprop
 from ogan_tf.train import training
-from ogan_tf.runs import RunDir, load_checkpoint
+from ogan_tf.runs import RunDir
+from ogan_tf.runs.models import current_step, load_checkpoint, save_checkpoint
 
 SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10"]
 TINY_OVERRIDES = dict(TINY_SETTINGS, log_every=10, sample_every=10, checkpoint_every=10)
@@ -87,7 +87,7 @@ def test_resume_continues_steps_with_optimizer_state(dirs):
     assert any(np.abs(v).sum() > 0 for v in saved_opt[2:])
 
     training.train(second, samples)
-    assert runs_module.current_step(second.model) == 30
+    assert current_step(second.model) == 30
     assert [r["step"] for r in RunDir(runs, "r").read_metrics()] == [10, 20, 30]
     assert RunDir(runs, "r").checkpoint_steps() == [10, 20, 30]
     assert json.loads((runs / "r" / "config.json").read_text())["steps"] == 30
@@ -111,7 +111,7 @@ def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(d
     model = load_checkpoint(RunDir(runs, "old").latest_checkpoint(),
                             RunDir(runs, "old").read_config())
     assert type(model.optimizer) is keras.optimizers.RMSprop
-    assert runs_module.current_step(model) == 20
+    assert current_step(model) == 20
 
 
 def test_fused_step_auto_is_on_where_the_backend_has_it():
@@ -144,7 +144,7 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
     config = training.load_preset("shapes", **TINY_OVERRIDES)
     model = training.build_model(config)
     run_dir = RunDir(runs, "c")
-    run_dir.save_checkpoint(model, 10, keep=3)
+    save_checkpoint(run_dir, model, 10, keep=3)
     before = run_dir.checkpoint_path(10).read_bytes()
 
     class Crashing:
@@ -157,7 +157,7 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
             raise OSError("disk full")
 
     with pytest.raises(OSError):
-        run_dir.save_checkpoint(Crashing(), 20, keep=3)
+        save_checkpoint(run_dir, Crashing(), 20, keep=3)
     assert run_dir.checkpoint_steps() == [10]
     assert list(run_dir.checkpoints.iterdir()) == [run_dir.checkpoint_path(10)]
     assert run_dir.checkpoint_path(10).read_bytes() == before

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_networks
 from ogan_tf import cli
-from ogan_tf import runs as runs_module
+from ogan_tf.runs import models as run_models
 from ogan_tf.core import losses
 from ogan_tf.data import images as image_io
 from ogan_tf.use import api, export
@@ -220,8 +220,8 @@ def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
     import keras
 
     exported = keras.models.load_model(runs / "m" / "export" / "encoder_raw.keras")
-    ema = runs_module.load_run(runs, "m", "0.9")[1].encoder.get_weights()
-    raw = runs_module.load_run(runs, "m", "raw")[1].encoder.get_weights()
+    ema = run_models.load_run(runs, "m", "0.9")[1].encoder.get_weights()
+    raw = run_models.load_run(runs, "m", "raw")[1].encoder.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), ema))
     assert not all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), raw))
 

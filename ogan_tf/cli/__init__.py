@@ -1,7 +1,9 @@
 """`ogan-tf`: argument parsing and one-line errors, over every layer.
 
-cli/train.py holds `train` and `samples`, cli/use.py the commands that use a
-trained model, cli/view.py the page (`serve`) and `projector`. The commands'
+cli/train.py holds the commands that train (`train`, `samples`, `claims`),
+cli/use.py a table of the commands that use a trained model, cli/view.py the
+page (`serve`) and `projector`, cli/common.py what their parsers share
+(--run and its one resolver). The commands'
 modules import the layers below (Keras, TensorFlow) only when a command
 runs: `ogan-tf --help` and argument errors stay instant.
 """

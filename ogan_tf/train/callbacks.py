@@ -1,8 +1,9 @@
-"""Keras callbacks that turn a fit into a run: grids, checkpoints, metrics.
+"""The step-counting base of the run's Keras callbacks, and the small ones
+whose order does not matter: stopping at a step, the progress line. What a
+run does at each step's end, in order, is step_end.py.
 
 They count steps themselves (start step + batches seen) so that nothing
-reads a device value every step; metric values are read once per Keras
-epoch (``log_every`` steps), from the logs Keras already computed.
+reads a device value every step.
 """
 
 import time
@@ -61,84 +62,6 @@ class StopAtStep(StepCallback):
     def on_step_begin(self, step):
         if step >= self.stop:  # Keras runs this step, then stops
             self.model.stop_training = True
-
-
-class UpdateEMA(StepCallback):
-    """Folds the weights into their moving averages after every step.
-
-    Comes first among the callbacks, so grids and checkpoints of a step see
-    that step's averages.
-    """
-
-    def __init__(self, ema, start_step):
-        super().__init__(start_step)
-        self.ema = ema
-
-    def on_step_end(self, step):
-        # JAX's fit keeps the weights outside the variables mid-epoch; the
-        # EMA reads the variables, so put this step's weights back first.
-        if keras.backend.backend() == "jax":
-            self.model.jax_state_sync()
-        self.ema.update(step)
-
-
-class EveryNSteps(StepCallback):
-    """Calls action(model, step) every `every` steps and at the last step
-    (the grids and the checkpoints); never once `guard` (a faults.RunGuard,
-    earlier in the list) has seen the run diverge."""
-
-    def __init__(self, action, start_step, every, last_step, guard=None):
-        super().__init__(start_step)
-        self.action = action
-        self.every = every
-        self.last_step = last_step
-        self.guard = guard
-
-    def on_step_end(self, step):
-        if self.guard is not None and self.guard.diverged:
-            return
-        if step % self.every == 0 or step == self.last_step:
-            self.action(self.model, step)
-
-
-class MetricsLogger(StepCallback):
-    """Appends one metrics.jsonl row per Keras epoch: the epoch's means."""
-
-    def __init__(self, run_dir, start_step, extra=None):
-        super().__init__(start_step)
-        self.run_dir = run_dir
-        self.extra = extra  # a callable -> dict of more fields (the data counters)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = (self.step, time.perf_counter())
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        first_step, started = self.epoch_start
-        seconds = time.perf_counter() - started
-        row = {"step": self.step, "time": round(time.time(), 3)}
-        row.update({k: float(v) for k, v in (logs or {}).items()})
-        row["steps_per_s"] = round((self.step - first_step) / max(seconds, 1e-9), 3)
-        if self.extra is not None:
-            row.update(self.extra())
-        self.run_dir.append_metrics(row)
-
-
-class LogChanges(keras.callbacks.Callback):
-    """Logs counters (a callable -> dict) at an epoch's end when they changed:
-    the images the input pipeline skipped or upscaled."""
-
-    def __init__(self, counts, log=print, prefix="data: "):
-        super().__init__()
-        self.counts, self.log, self.prefix = counts, log, prefix
-        self.last = counts()
-
-    def on_epoch_end(self, epoch, logs=None):
-        now = self.counts()
-        if now != self.last:
-            # a new line: Keras' progress bar has not ended its line yet
-            self.log("\n" + self.prefix + ", ".join(f"{k} {v}" for k, v in now.items()))
-            self.last = now
 
 
 def progress_line(step, stop, steps_per_s):

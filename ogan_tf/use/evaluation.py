@@ -11,7 +11,8 @@ rows are written during training by train/monitors.py (``eval_every``).
 import json
 import time
 
-from ..runs import RunDir, load_run, weights_label, write_text
+from ..runs import RunDir, weights_label, write_text
+from ..runs.models import load_run
 from . import metrics
 from .fid import fid_plan
 

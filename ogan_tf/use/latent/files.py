@@ -81,6 +81,19 @@ def _one_vector(vector, path, row, found_on):
     return vector
 
 
+def save_principal_axes(folder, axes, about):
+    """Each principal axis (a dict from OganModel.principal) as a direction
+    file pc<i>.npy in `folder`, for `ogan-tf edit --direction`; their paths.
+    about: the model's run, step, weights and z_dim (OganModel.about)."""
+    paths = []
+    for i, (axis, std, share) in enumerate(zip(axes["axes"], axes["std"], axes["explained"])):
+        paths.append(save_direction(Path(folder) / f"pc{i + 1}.npy", axis, {
+            "kind": "principal axis", "attribute": f"pc{i + 1}", **about,
+            "source": axes["source"], "count": axes["count"], "std": float(std),
+            "explained": float(share)}))
+    return paths
+
+
 def load_direction(path, z_dim=None, row=None):
     """(unit float32 (z_dim,) vector, info from the sidecar or {}).
 
@@ -308,7 +321,46 @@ def read_cache(path, key):
 
 
 def write_cache(path, key, codes, names):
+    """Cache (codes, names) at path under key. A cache is a saving, not a
+    result: where it cannot be written (a full disk, a read-only run folder)
+    nothing is left half-written and the reason comes back as one line
+    (else None), for the caller to warn and go on with the codes."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: np.savez(tmp, key=np.array(key), codes=codes,
-                                            names=np.array(names, dtype=str)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: np.savez(tmp, key=np.array(key), codes=codes,
+                                                names=np.array(names, dtype=str)))
+    except (OSError, OganError) as err:
+        return first_line(err)
+    return None
+
+
+# Choosing examples, writing pairs ----------------------------------------------------
+def limited(values, limit, seed=0):
+    """Indices of at most `limit` examples per class (two distinct values) or
+    in all (a continuous attribute), a fixed random choice; all where 0."""
+    if not limit:
+        return np.arange(len(values))
+    rng = np.random.default_rng(seed)
+    distinct = np.unique(values)
+    groups = [np.flatnonzero(values == v) for v in distinct] if len(distinct) == 2 \
+        else [np.arange(len(values))]
+    return np.sort(np.concatenate([rng.permutation(g)[:limit] for g in groups]))
+
+
+def limited_paths(paths, limit, seed=0):
+    """At most `limit` of `paths` (a fixed random choice, in their order)."""
+    if not limit:
+        return list(paths)
+    order = np.random.default_rng(seed).permutation(len(paths))[:limit]
+    return [paths[i] for i in np.sort(order)]
+
+
+def write_pairs_csv(path, pairs):
+    """(name_a, name_b, similarity) rows as a CSV with a header, atomically."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["file_a", "file_b", "similarity"])
+    writer.writerows((a, b, f"{s:.6f}") for a, b, s in pairs)
+    write_text(path, text.getvalue())
+
