@@ -13,13 +13,15 @@ from ogan_tf.core.ema import WeightEMA, debiased_decay
 from ogan_tf.errors import CheckpointError, ConfigError
 from ogan_tf.runs import RunDir, ema_weight_paths, load_checkpoint
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# make test-all runs these on JAX too; make test, those marked numerics.
+pytestmark = pytest.mark.both_backends
 
 TINY_EMA = dict(TINY_SETTINGS, log_every=4,
                 sample_every=4, checkpoint_every=4, keep_checkpoints=1,
-                ema_decays=(0.5, 0.9))
+                ema_decays=(0.5, 0.9), export_at_end="none")
 
 
+@pytest.mark.numerics
 def test_average_is_zero_debiased_moving_average():
     # TensorFlow's assign_moving_average(zero_debias=True), as Keras 2.2.4's
     # K.moving_average_update the author used: sum (1-d) d^(t-i) w_i / (1-d^t).
@@ -36,6 +38,7 @@ def test_average_is_zero_debiased_moving_average():
     assert debiased_decay(0.999, 1) == 0.0  # the first update copies the weights
 
 
+@pytest.mark.numerics
 def test_swapped_in_restores_raw_weights():
     variable = keras.Variable(np.ones(2, np.float32))
     ema = WeightEMA([variable], (0.9,))
@@ -45,6 +48,7 @@ def test_swapped_in_restores_raw_weights():
     np.testing.assert_array_equal(variable.numpy(), [1.0, 1.0])
 
 
+@pytest.mark.trains
 def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
     runs, samples = tmp_path / "runs", tmp_path / "samples"
     run = training.start_run(runs, samples, "e", "shapes", dict(TINY_EMA, steps=8))
@@ -83,6 +87,7 @@ def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
         training.start_run(runs, samples, "e", None, dict(steps=12))
 
 
+@pytest.mark.trains
 def test_samples_cli_weights_flag(tmp_path, capsys):
     runs, samples = tmp_path / "runs", tmp_path / "samples"
     training.train(training.start_run(runs, samples, "e", "shapes", dict(TINY_EMA, steps=4)),
@@ -93,6 +98,8 @@ def test_samples_cli_weights_flag(tmp_path, capsys):
     assert "no weights '0.123'" in capsys.readouterr().err
 
 
+@pytest.mark.trains
+@pytest.mark.numerics
 def test_mid_epoch_checkpoints_grids_and_averages_are_that_steps(tmp_path):
     """A checkpoint, grid or EMA in the middle of a Keras epoch holds that
     step's weights (JAX's fit keeps them outside the variables mid-epoch):
