@@ -204,3 +204,13 @@ def pytest_collection_modifyitems(config, items):
         for marker in ("tensorflow_only", "jax_only"):
             if item.get_closest_marker(marker) and not marker.startswith(backend):
                 item.add_marker(pytest.mark.skip(reason=f"{marker}: backend is {backend}"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, _trained_runs):
+    """One tiny run trained for 10 steps, shared by the tests that need a
+    trained run's folder (the page, the projector): (runs_dir, run name).
+    A copy of the session's run "t" that test_use and test_latent copy too."""
+    root = tmp_path_factory.mktemp("tiny_run")
+    shutil.copytree(_trained_runs(*TINY, "--steps", "10", "--run", "t") / "runs", root / "runs")
+    return root / "runs", "t"
