@@ -86,7 +86,10 @@ def _setup(**settings):
 
 @pytest.mark.trains
 @on_tf
-@pytest.mark.parametrize("fused_step", [False, True], ids=["keras_step", "fused_step"])
+# The preset's fused step in make test; Keras' own step too in make test-all.
+@pytest.mark.parametrize("fused_step", [
+    pytest.param(False, id="keras_step", marks=pytest.mark.slow),
+    pytest.param(True, id="fused_step")])
 def test_mirrored_step_equals_the_single_device_step_on_the_same_global_batch(fused_step):
     config, start, x = _setup(sync_batchnorm=True, fused_step=fused_step)
     assert distribute.place(config.replace(strategy="mirrored")).replicas == 2
@@ -98,6 +101,7 @@ def test_mirrored_step_equals_the_single_device_step_on_the_same_global_batch(fu
         assert mirrored_logs[key] == pytest.approx(single_logs[key], rel=1e-4, abs=1e-6)
 
 
+@pytest.mark.slow  # the control of the test above: ~16 CPU s
 @pytest.mark.trains
 @on_tf
 def test_per_replica_batchnorm_gives_another_step():
@@ -160,6 +164,7 @@ def test_input_pipelines_read_disjoint_shares_of_the_training_set(tmp_path):
     assert colours[0] | colours[1] == {10 * k for k in range(20)} - held
 
 
+@pytest.mark.slow  # two replicas traced, then a resume: ~50 CPU s
 @pytest.mark.trains
 @on_tf
 def test_mirrored_run_from_the_command_line_then_resumed_on_one_device(dirs, capsys):

@@ -115,10 +115,16 @@ def test_mid_epoch_checkpoints_grids_and_averages_are_that_steps(tmp_path):
         runs[name] = (RunDir(tmp_path / name, "e"), samples / "e", run.config)
     assert runs["long"][0].checkpoint_steps() == [3, 6]
 
+    loaded = {}  # (name, step) -> (model, its raw weights): each checkpoint loads once
+
     def saved(name, step, weights):
         run_dir, _, config = runs[name]
         path = run_dir.checkpoint_path(step)
-        model = load_checkpoint(path, config)
+        if (name, step) not in loaded:
+            model = load_checkpoint(path, config)
+            loaded[name, step] = model, model.get_weights()
+        model, raw = loaded[name, step]
+        model.set_weights(raw)
         if weights != "raw":
             model.load_weights(ema_weight_paths(path)[weights])
         return model.get_weights()

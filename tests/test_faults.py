@@ -199,6 +199,7 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 8, 12]
 
 
+@pytest.mark.slow  # two replicas traced: ~14 CPU s
 @pytest.mark.trains
 @pytest.mark.tensorflow_only
 def test_ctrl_c_under_mirrored_replicas_saves_the_step_in_flight(dirs):

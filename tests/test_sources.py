@@ -422,6 +422,7 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     assert (samples / "my_images" / "interpolation_step0000003.png").is_file()
 
 
+@pytest.mark.slow  # two runs, one at 64 px: ~17 CPU s
 @pytest.mark.trains
 def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
     """--data <folder> --preset shapes: the shapes recipe (networks, settings,

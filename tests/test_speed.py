@@ -172,6 +172,7 @@ def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_pa
     assert result == {name: [0.0, "float32", precision] for name, precision in saved}
 
 
+@pytest.mark.slow  # a CLI run (test_config parses the flags)
 @pytest.mark.trains
 def test_speed_flags_reach_the_run_config(dirs):
     runs, _, dir_args = dirs

@@ -106,6 +106,7 @@ def test_resume_continues_steps_with_optimizer_state(dirs):
     assert json.loads((runs / "r" / "config.json").read_text())["steps"] == 30
 
 
+@pytest.mark.slow  # four runs: ~27 CPU s
 @pytest.mark.trains
 def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(dirs, trained):
     runs, _, _ = dirs
@@ -186,6 +187,7 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
     assert load_checkpoint(run_dir.latest_checkpoint(), config).z_dim == 8
 
 
+@pytest.mark.slow  # 40 steps, 4 checkpoints (test_ema prunes too)
 @pytest.mark.trains
 def test_old_checkpoints_are_pruned(dirs):
     runs, _, _ = dirs
@@ -278,6 +280,7 @@ def test_command_line_entry_point_exits_2_without_traceback_and_speaks_first(tmp
     assert line.startswith("ogan-tf: error: unknown data/preset"), out.stderr
 
 
+@pytest.mark.slow  # two runs of another preset: ~10 CPU s
 @pytest.mark.trains
 def test_resume_without_data_keeps_the_runs_own_preset(dirs, capsys):
     runs, _, _ = dirs

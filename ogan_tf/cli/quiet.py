@@ -23,7 +23,8 @@ DEFAULT_LEVEL = "3"
 # absl's log lines: a severity letter, MMDD, then time, thread, file:line] text.
 LOG_LINE = re.compile(r"([IWEF])\d{4} ")
 SEVERITIES = "IWEF"  # TF_CPP_MIN_LOG_LEVEL n hides the first n of these
-ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+ABSL_PREAMBLE = ("WARNING: All log messages before absl::InitializeLog() is called are "
+                 "written to STDERR")
 
 
 def quiet_tensorflow_start(environ=os.environ, module="tensorflow"):
