@@ -1,4 +1,4 @@
-# ogan_tf: `make train`, `make samples`, `make test`. Each sets up .venv itself.
+# ogan_tf: `make train`, `make samples`, `make test` (`test-all`, `test-fast`). Each sets up .venv itself.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -28,9 +28,9 @@ TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARI
 STRATEGY ?=
 TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
-.PHONY: install train samples test test-fast clean-venv bench bench-data readme-picture
+.PHONY: install train samples test test-all test-fast clean-venv bench bench-data readme-picture
 
-# BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,default,bf16,fused,fastest
+# BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,fit,preset,bf16,fused,fastest
 BENCH_ARGS ?=
 
 install: $(STAMP)
@@ -49,16 +49,25 @@ train: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/ogan-tf samples --run $(RUN)
 
-# Everything on TensorFlow, then the tests marked both_backends (model,
-# losses, training) again on JAX; tensorflow_only / jax_only tests skip on
-# the other backend (tests/conftest.py).
+# Tests are chosen by markers (setup.cfg; docs/development.md#tests);
+# tensorflow_only / jax_only tests skip on the other backend.
+# make test (6 minutes at most on 2 cores): every test but the slow ones on
+# TensorFlow, then the backend numerics (both_backends and numerics) on JAX.
 test: $(STAMP)
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and not slow"
-
-test-fast: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m "not slow"
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and not slow"
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and numerics and not slow"
+
+# make test-all (CI): everything, slow tests included (SIGKILLs at random
+# moments, several workers, the default recipe end to end), on TensorFlow,
+# then every both_backends test on JAX.
+test-all: $(STAMP)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m both_backends
+
+# make test-fast (2 minutes at most): TensorFlow only, no test that trains a
+# run or starts a process (the markers slow and trains).
+test-fast: $(STAMP)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m "not slow and not trains"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)

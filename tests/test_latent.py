@@ -288,16 +288,18 @@ def test_neighbours_find_known_duplicates_and_the_cache_is_reused(model, tmp_pat
 
 # The commands on a tiny trained run --------------------------------------------------------
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, _trained_runs):
+    """A copy of the session's tiny run "t" (`ogan-tf train` with TINY, 10
+    steps: tests/conftest.py), which this module's tests write into."""
     root = tmp_path_factory.mktemp("latent")
     runs = root / "runs"
-    assert cli.main(["train", *TINY, "--steps", "10", "--run", "t", "--runs-dir", str(runs),
-                     "--samples-dir", str(root / "samples")]) == 0
+    shutil.copytree(_trained_runs(*TINY, "--steps", "10", "--run", "t") / "runs", runs)
     big = write_shapes(root / "big", 8, 11)
     small = write_shapes(root / "small", 8, 12)
     return root, ["--run", "t", "--runs-dir", str(runs)], big, small
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_cli_direction_edit_and_principal(trained, capsys):
     root, run, big, small = trained
@@ -371,6 +373,7 @@ def test_cli_direction_edit_and_principal(trained, capsys):
     assert not (out / "y.png").exists()
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_cli_neighbours_and_duplicates(trained, capsys):
     root, run, big, small = trained

@@ -389,6 +389,7 @@ def test_tfrecords_bad_record_and_truncated_file(tmp_path):
 # --- the command line --------------------------------------------------------
 
 
+@pytest.mark.trains
 def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     from conftest import TINY
     from ogan_tf import cli
@@ -396,7 +397,8 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), *TINY, "--resolution", "32",
-            "--log-every", "1", "--sample-every", "2", "--checkpoint-every", "2", *dir_args]
+            "--log-every", "1", "--sample-every", "2", "--checkpoint-every", "2",
+            "--export-at-end", "none", *dir_args]
     assert cli.main([*args, "--steps", "2"]) == 0
     out = capsys.readouterr().out
     assert "run name 'my_images' from the path" in out  # the folder is "my images"
@@ -420,6 +422,8 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     assert (samples / "my_images" / "interpolation_step0000003.png").is_file()
 
 
+@pytest.mark.slow  # two runs, one at 64 px: ~17 CPU s
+@pytest.mark.trains
 def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
     """--data <folder> --preset shapes: the shapes recipe (networks, settings,
     32 px) on the folder's images; --resolution overrides the preset's."""
@@ -429,7 +433,8 @@ def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), "--preset", "shapes", *TINY,
-            "--steps", "2", "--log-every", "1", "--sample-every", "2", *dir_args]
+            "--steps", "2", "--log-every", "1", "--sample-every", "2", "--export-at-end", "none",
+            *dir_args]
     assert cli.main([*args, "--run", "a"]) == 0
     config = RunDir(runs, "a").read_config()
     shapes = load_preset("shapes")

@@ -9,15 +9,12 @@ runs: `ogan-tf --help` and argument errors stay instant.
 """
 
 import argparse
-import os
 import sys
 
-# Before TensorFlow loads: keep its C++ start-up chatter off the console.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from ..errors import OganError, RunStopped  # noqa: E402  (no keras import: --help stays instant)
-from . import train, use, view  # noqa: E402
-from .common import add_dirs  # noqa: E402
+from ..errors import OganError, RunStopped  # no keras import: --help stays instant
+from . import train, use, view
+from .common import add_dirs
+from .quiet import quiet_tensorflow_start
 
 COMMANDS = {**train.COMMANDS, **use.COMMANDS, **view.COMMANDS}  # name -> handler(args)
 
@@ -45,6 +42,7 @@ def glue_list_values(argv):
 
 
 def main(argv=None):
+    quiet_tensorflow_start()  # before TensorFlow loads: our first line first
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(glue_list_values(argv))
     try:
