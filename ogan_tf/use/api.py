@@ -14,11 +14,8 @@
     rows, sims = model.neighbours(["a.png"], index, k=8)   # nearest by cosine similarity
 
 Images are uint8 RGB arrays, (n, H, W, 3) or one (H, W, 3), or image file
-paths, or a list mixing them, of any size: each is prepared as the training
-pipeline does (data/images.py: files decoded by Pillow and converted to RGB, the
-square centre crop of the run's crop_max, antialiased bilinear resize). A
-file that cannot be read is skipped and named in the log; an array of
-another channel count or dtype is an error.
+paths, or a list mixing them, of any size, prepared as in training
+(use/images.py); a file that cannot be read is skipped and named in the log.
 """
 
 import json
@@ -38,7 +35,6 @@ from .latent import files as latent_files
 from .latent import fit, similarity
 
 
-# The model -------------------------------------------------------------------
 class OganModel:
     """A trained G and E with the operations a user wants.
 

@@ -1,6 +1,9 @@
-"""Images for a trained model, as the training pipeline prepares them
-(data/images.py): arrays or files of any size, centre-cropped and resized
-to the model's resolution; ImageError where none can be used."""
+"""Images for a trained model, as the training pipeline prepares them:
+uint8 RGB arrays, (n, H, W, 3) or one (H, W, 3), or image files, of any
+size (data/images.py: files decoded by Pillow and converted to RGB, the
+square centre crop of the run's crop_max, antialiased bilinear resize). A
+file that cannot be read is skipped and named in the log; an array of
+another channel count or dtype, or nothing usable, is an ImageError."""
 
 from pathlib import Path
 
