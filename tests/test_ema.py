@@ -87,6 +87,7 @@ def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
         training.start_run(runs, samples, "e", None, dict(steps=12))
 
 
+@pytest.mark.slow  # a run and two CLI loads for one flag: ~13 CPU s
 @pytest.mark.trains
 def test_samples_cli_weights_flag(tmp_path, capsys):
     runs, samples = tmp_path / "runs", tmp_path / "samples"
