@@ -88,6 +88,7 @@ def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
         training.start_run(runs, samples, "e", None, dict(steps=12))
 
 
+@pytest.mark.slow  # a run and two CLI loads for one flag: ~13 CPU s
 @pytest.mark.trains
 def test_samples_cli_weights_flag(tmp_path, capsys):
     runs, samples = tmp_path / "runs", tmp_path / "samples"
@@ -101,6 +102,7 @@ def test_samples_cli_weights_flag(tmp_path, capsys):
 
 @pytest.mark.trains
 @pytest.mark.numerics
+@pytest.mark.slow  # two EMA runs, three loads: ~33 CPU s on TF, ~60 on JAX
 def test_mid_epoch_checkpoints_grids_and_averages_are_that_steps(tmp_path):
     """A checkpoint, grid or EMA in the middle of a Keras epoch holds that
     step's weights (JAX's fit keeps them outside the variables mid-epoch):

@@ -238,6 +238,7 @@ def test_a_planted_nan_stops_the_run_and_is_never_saved(dirs):
     assert not (run_dir.path / "lock").exists()
 
 
+@pytest.mark.slow  # three runs (the planted NaN is make test's divergence)
 @pytest.mark.trains
 def test_a_diverging_learning_rate_stops_with_one_line_and_resumes_lower(dirs, trained, capsys):
     runs, _, _ = dirs
@@ -485,6 +486,7 @@ def test_a_full_disk_is_recognised_in_other_libraries_messages():
     assert files.size_text(512) == "512 bytes" and files.size_text(12_345_678) == "12.3 MB"
 
 
+@pytest.mark.slow  # a run with its export, then a resume: ~14 CPU s
 @pytest.mark.trains
 def test_a_killed_export_is_cleared_when_training_starts(dirs, capsys):
     runs, _, _ = dirs

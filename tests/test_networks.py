@@ -13,7 +13,6 @@ from ogan_tf.core.networks import VARIANTS, build_encoder, build_generator
 pytestmark = pytest.mark.both_backends
 
 
-@pytest.mark.numerics
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_shapes_and_ranges(variant, resolution):
