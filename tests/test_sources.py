@@ -184,8 +184,10 @@ def engine(request, monkeypatch):
 
 
 def take(stream, n):
-    """The first n batches of either engine's stream, as numpy arrays."""
-    return [np.asarray(b) for b in itertools.islice(iter(stream), n)]
+    """The first n batches of either engine's stream (threads: (batch,)
+    tuples, as Keras takes them from a generator), as numpy arrays."""
+    return [np.asarray(b[0] if isinstance(b, tuple) else b)
+            for b in itertools.islice(iter(stream), n)]
 
 
 def test_folder_pipeline_counts_skipped_and_upscaled(image_folder, engine):

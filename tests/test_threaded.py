@@ -21,7 +21,7 @@ def test_shapes_without_tensorflow_each_pass_is_a_new_permutation(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` fails
     config = load_preset("shapes", dataset_size=64, batch_size=16)
     stream = training_batches(config)
-    passes = [np.concatenate([next(stream) for _ in range(4)]) for _ in range(2)]
+    passes = [np.concatenate([next(stream)[0] for _ in range(4)]) for _ in range(2)]
     train = images.to_float(sources.open_source(config).load_many(range(64)))
     for x in passes:
         assert x.shape == (64, 32, 32, 3) and x.dtype == np.float32

@@ -123,14 +123,18 @@ def _disk_images(source, config, stats, log, shard):
 
 
 def _threaded(source, config, stats, log, shard, batch_size):
-    """training_dataset's stream without TensorFlow: a Python generator."""
+    """training_dataset's stream without TensorFlow: a Python generator of
+    (batch,) tuples, the form Keras' fit takes from a generator."""
+    def finish(uint8_batch):
+        return (images.to_float(uint8_batch),)
+
     index, count = shard
     if source.in_memory:
         train = source.load_many(source.train_indices[index::count])
-        return threaded.memory_batches(train, batch_size, config.seed, images.to_float)
+        return threaded.memory_batches(train, batch_size, config.seed, finish)
     train = _disk_share(source, log, shard)
     return threaded.threaded_batches(train, _loader(source, config, stats), batch_size,
-                                     config.seed, images.to_float)
+                                     config.seed, finish)
 
 
 def _disk_share(source, log, shard):
