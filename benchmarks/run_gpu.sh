@@ -49,7 +49,8 @@ if [ "$SMOKE" = 1 ]; then  # seconds on a CPU: tiny networks, few steps
   TRAIN_ALL=(--resolution 32 --batch-size 8 --channels 32 --log-every 2 --sample-every 4
              --checkpoint-every 4)
   TRAIN_128=(--steps 6) TRAIN_256=(--steps 6) IMAGES=(--count 40 --size 40) IMAGES_256=(--count 40 --size 40)
-  : "${T_TORCH:=300}" "${T_KERAS:=600}" "${T_TRAIN:=300}"
+  # generous: a shared 2-core machine compiles slowly, and a smoke run checks, not times
+  : "${T_TORCH:=600}" "${T_KERAS:=1200}" "${T_TRAIN:=900}"
 else
   SIZE_128=(--res 128 --batch 64) SIZE_256=() STEPS=(--steps 20 --repeats 3)
   SMOKE_NETS=()
