@@ -39,10 +39,12 @@ ENCODER_NORMS = ("batch", "none", "layer", "spectral")
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
 # float32 in all of them (core/losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# core.losses.GAN_LOSSES and core.losses.ENCODER_TERMS (named here: no keras import)
+# The names of core.losses.GAN_LOSSES and ENCODER_TERMS and of
+# core.optimizer.RMSPROP_UPDATES, defined here (the bottom layer, no keras
+# import); core/registry.py checks those registries against them.
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
-# core.model.RMSPROP_UPDATES: Keras 2.2.4's update (the author's) or Keras 3's
+# Keras 2.2.4's RMSprop update (the author's) or Keras 3's
 RMSPROP_UPDATE_NAMES = ("author", "keras3")
 STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)

@@ -15,15 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ..errors import OganError, RunStopped  # noqa: E402  (no keras import: --help stays instant)
 from . import train, use  # noqa: E402
+from .common import add_dirs  # noqa: E402
 
 COMMANDS = {**train.COMMANDS, **use.COMMANDS}  # name -> handler(args)
-
-
-def add_dirs(parser, samples=True):
-    parser.add_argument("--runs-dir", default="runs", help="where runs live (default: runs)")
-    if samples:
-        parser.add_argument("--samples-dir", default="samples",
-                            help="where grids go (default: samples)")
 
 
 def parser():

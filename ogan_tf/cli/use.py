@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import DEFAULT_PRESET
 from ..errors import OganError
-from .train import WEIGHTS_HELP
+from .common import add_model_source, run_of
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DUPLICATE_THRESHOLD = 0.99
@@ -30,14 +29,7 @@ def amount_list(text):
 
 
 def add_parsers(sub, add_dirs):
-    default_run = DEFAULT_PRESET
-
-    def model_source(parser):
-        parser.add_argument("--run", default=default_run,
-                            help=f"run name, or a run or export folder (default: {default_run})")
-        parser.add_argument("--weights", default="auto", help=WEIGHTS_HELP)
-        add_dirs(parser, samples=False)
-
+    model_source = add_model_source
     p = sub.add_parser("export", help="write runs/<run>/export/: encoder.keras, "
                                       "encoder_raw.keras, generator.keras, SavedModels")
     model_source(p)
@@ -190,14 +182,14 @@ def _model(args, log):
 def run_export(args, log=print):
     from ..use.export import export_run  # loads Keras
 
-    export_run(args.runs_dir, args.run, args.weights,
+    export_run(*run_of(args), args.weights,
                saved_model=not args.no_saved_model, log=log)
 
 
 def run_evaluate(args, log=print):
     from ..use.evaluation import evaluate_run  # loads Keras
 
-    evaluate_run(args.runs_dir, args.run, args.weights, n=args.images,
+    evaluate_run(*run_of(args), args.weights, n=args.images,
                  fid=not args.no_fid, log=log)
 
 

@@ -15,7 +15,9 @@ import keras
 
 from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from ..core.ema import WeightEMA
-from ..core.model import OGAN, make_optimizer, set_synchronized_batchnorm
+from ..core.batchnorm import set_synchronized_batchnorm
+from ..core.model import OGAN
+from ..core.optimizer import make_optimizer
 from ..core.networks import build_encoder, build_generator
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source

@@ -31,6 +31,7 @@ import numpy as np
 from ..data import images as pixels
 from ..errors import OganError, first_line
 from ..runs import load_run, weights_label
+from ..runs.source import is_run_folder, resolve
 from . import inference
 from .latent import files as latent_files
 from .latent import fit, similarity
@@ -377,28 +378,23 @@ class OganModel:
 
 def load(source, runs_dir="runs", weights="auto", log=print):
     """An OganModel from a run name (in runs_dir), a run folder, or an export
-    folder (runs/<run>/export, see export.py). weights (runs only): "auto"
-    (the first EMA where the run keeps EMAs, else raw), "raw" or a decay."""
-    path = Path(source)
-    if (path / "encoder_raw.keras").is_file() and (path / "generator.keras").is_file():
-        model = load_export(path, log)
+    folder (runs/<run>/export, see export.py): runs.source.resolve. weights
+    (runs only): "auto" (the first EMA where the run keeps EMAs, else raw),
+    "raw" or a decay."""
+    found = resolve(source, runs_dir)
+    if found.export is not None:
+        model = load_export(found.export, log)
         held = model.info.get("weights")
         wanted = weights_label(None, weights) if weights != "auto" else held
         if wanted != held:
-            raise OganError(f"export {path} holds the {held!r} weights, not {wanted!r}; "
-                            "load the run itself to pick other weights")
+            raise OganError(f"export {found.export} holds the {held!r} weights, not "
+                            f"{wanted!r}; load the run itself to pick other weights")
         return model
-    if (path / "config.json").is_file():
-        runs_dir, name = path.parent, path.name
-    elif len(path.parts) > 1:
-        raise OganError(f"{source} is neither a run folder (with config.json) nor an export "
-                        "folder (with encoder_raw.keras); pass a run name or one of those")
-    else:
-        name = str(source)
+    runs_dir, name = found.run()
     config, model, step = load_run(runs_dir, name, weights)
     info = {"run": name, "step": step, "weights": weights_label(config, weights)}
     return OganModel(model.encoder, model.generator, config.recon_scale, info, log,
-                     crop_max=config.crop_max, home=Path(runs_dir) / name)
+                     crop_max=config.crop_max, home=found.run_path)
 
 
 def load_export(path, log=print):
@@ -413,6 +409,6 @@ def load_export(path, log=print):
     except (OSError, ValueError) as err:
         raise OganError(f"export {path} is unreadable ({first_line(err)}); "
                         "write it again with `ogan-tf export --run RUN`") from None
-    home = path.parent if (path.parent / "config.json").is_file() else path
+    home = path.parent if is_run_folder(path.parent) else path
     return OganModel(encoder, generator, info.get("recon_scale", 0.9),
                      info, log, crop_max=info.get("crop_max", 0), home=home)
