@@ -41,14 +41,16 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/ogan_gpu.XXXXXX") || exit 2
 trap 'rm -rf "$WORK"' EXIT
 export KERAS_BACKEND=jax PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=3
 ROWS=$DEST/rows.jsonl
-: > "$ROWS"
+for file in rows.jsonl ratios.jsonl torch.log keras.log keras_256.log train_128.log train_256.log
+do : > "$DEST/$file"; done  # a folder used before starts empty
 
-if [ "$SMOKE" = 1 ]; then  # seconds on a CPU: tiny networks, few steps
+if [ "$SMOKE" = 1 ]; then  # a CPU check: tiny networks, few steps
   SIZE_128=(--res 32 --batch 8) SIZE_256=(--res 32 --batch 8) STEPS=(--steps 2 --repeats 1)
   SMOKE_NETS=(--smoke)
   TRAIN_ALL=(--resolution 32 --batch-size 8 --channels 32 --log-every 2 --sample-every 4
              --checkpoint-every 4)
-  TRAIN_128=(--steps 6) TRAIN_256=(--steps 6) IMAGES=(--count 40 --size 40) IMAGES_256=(--count 40 --size 40)
+  TRAIN_128=(--steps 6) TRAIN_256=(--steps 6)
+  IMAGES=(--count 40 --size 40) IMAGES_256=(--count 40 --size 40)
   # generous: a shared 2-core machine compiles slowly, and a smoke run checks, not times
   : "${T_TORCH:=600}" "${T_KERAS:=1200}" "${T_TRAIN:=900}"
 else
@@ -67,29 +69,31 @@ stage() {  # stage NAME SECONDS COMMAND...: run it with a time limit, log in $DE
   echo "== $name (at most ${seconds} s): $*"
   timeout -k 15 "$seconds" "$@" >> "$DEST/$name.log" 2>&1
   local rc=$?
-  [ $rc = 0 ] || echo "   $name: exit status $rc$([ $rc = 124 ] && echo ', out of time') (see $name.log)"
+  local why=""; [ $rc = 124 ] && why=", out of time"
+  [ $rc = 0 ] || echo "   $name: exit status $rc$why (see $name.log)"
   grep -h '^{' "$DEST/$name.log" | tail -n 20 | cut -c1-160
 }
 
-# 1. what the machine lacks, from the carried wheels (module=distribution)
+# 1. what the machine lacks (of what `make gpu-wheels` carries), installed offline
 missing=$("$PY" - <<'EOF'
 import importlib.util
-need = {"keras": "keras", "namex": "namex", "optree": "optree", "lmdb": "lmdb",
-        "PIL": "pillow", "imageio": "imageio", "scipy": "scipy"}
-print(" ".join(dist for module, dist in need.items() if importlib.util.find_spec(module) is None))
+carried = {"keras": "keras", "namex": "namex", "optree": "optree", "lmdb": "lmdb"}
+print(" ".join(d for module, d in carried.items() if importlib.util.find_spec(module) is None))
 EOF
 )
 if [ -n "$missing" ]; then
   echo "== installing from $WHEELS: $missing"
   "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
     --find-links "$WHEELS" --target "$WORK/site" $missing || {
-    echo "run_gpu.sh: could not install $missing from $WHEELS; run 'make gpu-wheels' where pip reaches PyPI and carry benchmarks/wheels" >&2
+    echo "run_gpu.sh: could not install $missing from $WHEELS; run 'make gpu-wheels'" \
+      "where pip reaches PyPI and carry benchmarks/wheels" >&2
     exit 1; }
 fi
 export PYTHONPATH="$PWD:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
 {
   date -u +"date %Y-%m-%dT%H:%M:%SZ"
-  echo "git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (changed)')"
+  changed=$(git diff --quiet 2>/dev/null || echo ' (changed)')
+  echo "git $(git rev-parse --short HEAD 2>/dev/null || echo '?')$changed"
   [ "$SMOKE" = 1 ] && echo "smoke run (--cpu-smoke): tiny networks, few steps; no figures"
   if command -v nvidia-smi > /dev/null; then
     nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv 2>&1
@@ -97,7 +101,14 @@ export PYTHONPATH="$PWD:$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
     echo "gpu: none (no nvidia-smi)"
   fi
   echo "cpu $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2) x $(nproc)"
-  "$PY" -c "import sys, keras, jax, torch, numpy; print('python', sys.version.split()[0], 'keras', keras.__version__, 'jax', jax.__version__, jax.devices(), 'torch', torch.__version__, 'numpy', numpy.__version__); import importlib.util as u; print('tensorflow importable:', u.find_spec('tensorflow') is not None)" 2>&1
+  "$PY" - <<'EOF' 2>&1
+import importlib.util, sys
+import imageio, jax, keras, numpy, PIL, scipy, torch
+print("python", sys.version.split()[0], "keras", keras.__version__, "jax", jax.__version__,
+      jax.devices(), "torch", torch.__version__, "numpy", numpy.__version__,
+      "pillow", PIL.__version__, "imageio", imageio.__version__, "scipy", scipy.__version__)
+print("tensorflow importable:", importlib.util.find_spec("tensorflow") is not None)
+EOF
 } > "$DEST/env.txt"
 cat "$DEST/env.txt"
 
