@@ -52,6 +52,9 @@ if [ "$SMOKE" = 1 ]; then  # a CPU check: tiny networks, few steps
   TRAIN_128=(--steps 6) TRAIN_256=(--steps 6)
   IMAGES=(--count 40 --size 40) IMAGES_256=(--count 40 --size 40)
   # generous: a shared 2-core machine compiles slowly, and a smoke run checks, not times
+  # One OpenMP thread: PyTorch's spin-waiting threads ran its tiny step 50x slower
+  # on the loaded 2-core development machine (1.8 against 94 img/s).
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
   : "${T_TORCH:=600}" "${T_KERAS:=1200}" "${T_TRAIN:=900}"
 else
   SIZE_128=(--res 128 --batch 64) SIZE_256=() STEPS=(--steps 20 --repeats 3)
