@@ -1,4 +1,4 @@
-# ogan_tf: `make train`, `make samples`, `make test`. Each sets up .venv itself.
+# ogan_tf: `make train`, `make samples`, `make test` (`test-all`, `test-fast`). Each sets up .venv itself.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -28,9 +28,9 @@ TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARI
 STRATEGY ?=
 TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
-.PHONY: install train samples test test-fast clean-venv bench bench-data readme-picture gpu-wheels
+.PHONY: install train samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels
 
-# BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,default,bf16,fused,fastest
+# BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,fit,preset,bf16,fused,fastest
 BENCH_ARGS ?=
 
 install: $(STAMP)
@@ -49,16 +49,25 @@ train: $(STAMP)
 samples: $(STAMP)
 	$(BIN)/ogan-tf samples --run $(RUN)
 
-# Everything on TensorFlow, then the tests marked both_backends (model,
-# losses, training) again on JAX; tensorflow_only / jax_only tests skip on
-# the other backend (tests/conftest.py).
+# Tests are chosen by markers (setup.cfg; docs/development.md#tests);
+# tensorflow_only / jax_only tests skip on the other backend.
+# make test (6 minutes at most on 2 cores): every test but the slow ones on
+# TensorFlow, then the backend numerics (both_backends and numerics) on JAX.
 test: $(STAMP)
-	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and not slow"
-
-test-fast: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m "not slow"
-	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and not slow"
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m "both_backends and numerics and not slow"
+
+# make test-all (CI): everything, slow tests included (SIGKILLs at random
+# moments, several workers, the default recipe end to end), on TensorFlow,
+# then every both_backends test on JAX.
+test-all: $(STAMP)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
+	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m both_backends
+
+# make test-fast (2 minutes at most): TensorFlow only, no test that trains a
+# run or starts a process (the markers slow and trains).
+test-fast: $(STAMP)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m "not slow and not trains"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)
@@ -105,3 +114,45 @@ claims: $(STAMP)
 readme-picture: $(STAMP)
 	$(BIN)/ogan-tf train --run $(RUN)
 	$(BIN)/python docs/make_picture.py --run $(RUN) -o docs/images/default_run.png
+
+# The local page (issue 21): `make serve RUN=shapes [IMAGES=dir] [PORT=8765]`
+# serves runs/<run>'s models on http://127.0.0.1:PORT (docs/page.md).
+IMAGES ?=
+PORT   ?= 8765
+SERVE_STAMP := $(VENV)/.installed-serve
+.PHONY: serve browser test-browser screenshot
+
+$(SERVE_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS),serve]'
+	touch $@
+
+serve: $(SERVE_STAMP)
+	$(BIN)/ogan-tf serve --run $(RUN) --port $(PORT) $(if $(IMAGES),--images $(IMAGES)) $(ARGS)
+
+# The browser the page's test drives (tests/test_serve_browser.py): Debian's
+# chromium and chromium-driver, installed when missing (root or sudo). A
+# prerequisite of test-all; `make test` skips that test without it.
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
+		echo "browser: $$($(CHROMIUM) --version 2>/dev/null), $(CHROMEDRIVER)"; \
+	else \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
+			chromium chromium-driver; \
+	fi
+
+# The page in a real browser (and nothing else).
+test-browser: browser $(STAMP)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q tests/test_serve_browser.py
+
+# docs/images/page.png: the browser test's screenshot of the page on RUN
+# (train it first) with WEIGHTS (auto, raw or a decay), reduced to 256 colours.
+WEIGHTS ?= auto
+screenshot: browser $(STAMP)
+	OGAN_SERVE_RUN=runs/$(RUN) OGAN_SERVE_WEIGHTS=$(WEIGHTS) OGAN_SCREENSHOT=$(CURDIR)/docs/images/page.png \
+		$(BIN)/python -m pytest -q tests/test_serve_browser.py
+	$(BIN)/python -c "from PIL import Image; p = 'docs/images/page.png'; \
+		Image.open(p).convert('RGB').quantize(256).save(p, optimize=True)"

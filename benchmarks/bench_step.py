@@ -10,12 +10,16 @@ not mix):
            same G and E, three E passes, one GradientTape, one summed loss,
            RMSprop, a tf.function, float32. It shares only the networks and
            the input pipeline with the package.
-  default  our path, ogan_tf.train.training: build_model + fit_steps (Keras fit)
-           with the default Config (the author's computation).
-  bf16     default + precision=mixed_bfloat16
-  fused    default + fused_step=true
-  fastest  fused_step=true and mixed_bfloat16 (where the CPU has AVX512-BF16
-           or there is a GPU; float32 otherwise)
+  fit      our path, ogan_tf.train.training: build_model + fit_steps (Keras fit)
+           with Config's defaults (the author's computation: the plain step,
+           XLA as Keras decides, float32). Older result files call it "default".
+  preset   fit with the default preset's own speed settings (shapes: the
+           fused step and XLA together, float32)
+  bf16     fit + precision=mixed_bfloat16
+  fused    fit + fused_step=true
+  fastest  fused_step=true and mixed_bfloat16 (where bfloat16 is native:
+           train/hardware.py's rule, a GPU or a CPU with AVX512-BF16 or AMX;
+           float32 otherwise)
 
 Each mode trains `warmup` runs (tracing, oneDNN caches) then `repeats` timed
 runs of `steps` steps; it reports the median images/s (min-max beside it) and
@@ -35,27 +39,29 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 SIZES = "64:64,128:16"
-MODES = "plain,default,fastest"
+MODES = "plain,fit,preset,fastest"
+SPEED_SETTINGS = ("precision", "fused_step", "jit_compile")  # what "preset" takes
 OVERRIDES = {
-    "default": {},
+    "fit": {},
+    "preset": None,  # the default preset's SPEED_SETTINGS (preset_speed_settings)
     "bf16": {"precision": "mixed_bfloat16"},
     "fused": {"fused_step": True},
     "fastest": {"fused_step": True, "precision": "mixed_bfloat16"},
 }
 
 
-def cpu_has_bf16():
-    try:
-        with open("/proc/cpuinfo") as f:
-            return "avx512_bf16" in f.read()
-    except OSError:
-        return False
+def preset_speed_settings():
+    """The default preset's own speed settings, as it trains."""
+    from ogan_tf.config import DEFAULT_PRESET, load_preset
+
+    preset = load_preset(DEFAULT_PRESET)
+    return {name: getattr(preset, name) for name in SPEED_SETTINGS}
 
 
 def bench_config(resolution, batch, mode):
     from ogan_tf.config import Config
 
-    overrides = dict(OVERRIDES.get(mode, {}))
+    overrides = preset_speed_settings() if mode == "preset" else dict(OVERRIDES.get(mode, {}))
     if mode == "fastest" and not fast_bf16_available():
         overrides.pop("precision")
     return Config(
@@ -65,9 +71,11 @@ def bench_config(resolution, batch, mode):
 
 
 def fast_bf16_available():
-    import tensorflow as tf
+    """bfloat16 is fast here: a GPU, or a CPU that computes it natively (the
+    rule train/hardware.py warns by)."""
+    from ogan_tf.train import hardware
 
-    return bool(tf.config.list_physical_devices("GPU")) or cpu_has_bf16()
+    return bool(hardware.accelerators()) or hardware.native_bfloat16()
 
 
 # --- (a) the plain port ------------------------------------------------------
@@ -147,7 +155,7 @@ def child(mode, resolution, batch, steps, warmup, repeats):
     from ogan_tf.data.pipeline import training_dataset
     from ogan_tf.data.sources import open_source
 
-    config = bench_config(resolution, batch, "default" if mode == "plain" else mode)
+    config = bench_config(resolution, batch, "fit" if mode == "plain" else mode)
     dataset = training_dataset(open_source(config), config)
     rss_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     timer = time_plain if mode == "plain" else time_fit
@@ -157,6 +165,7 @@ def child(mode, resolution, batch, steps, warmup, repeats):
         "img_cpu_s": statistics.median(steps * batch / s for s in cpu[warmup:]),
         "mode": mode, "resolution": resolution, "batch": batch,
         "precision": config.precision, "fused_step": config.fused_step,
+        "jit_compile": config.jit_compile,
         "img_s": statistics.median(rates), "img_s_min": rates[0], "img_s_max": rates[-1],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_mb": rss_start,
@@ -259,9 +268,12 @@ def main(argv=None):
     unknown = [m for m in modes if m != "plain" and m not in OVERRIDES]
     if unknown:
         parser.error(f"unknown mode(s) {', '.join(unknown)}")
+    from ogan_tf.train import hardware
+
     print(f"bench: {args.repeats} timed runs of {args.steps} steps after {args.warmup} "
-          f"warm-up run(s); CPU avx512_bf16: {cpu_has_bf16()}; cores: {os.cpu_count()}")
-    header = f"{'size':>12} {'mode':>8} {'precision':>15} {'fused':>5} " \
+          f"warm-up run(s); CPU native bfloat16: {hardware.native_bfloat16()}; "
+          f"cores: {os.cpu_count()}")
+    header = f"{'size':>12} {'mode':>8} {'precision':>15} {'fused':>5} {'xla':>5} " \
              f"{'img/s':>7} {'(min-max)':>13} {'peak RSS':>9} {'x plain':>7} " \
              f"{'img/CPU-s':>9} {'x plain':>7}"
     print(header)
@@ -277,7 +289,8 @@ def main(argv=None):
             ratio = f"{row['x_plain']:.2f}x" if base else "-"
             ratio_cpu = f"{row['x_plain_cpu']:.2f}x" if base_cpu else "-"
             print(f"{resolution:>4} px b{batch:<4} {mode:>8} {row['precision']:>15} "
-                  f"{str(row['fused_step']).lower():>5} {row['img_s']:7.1f} "
+                  f"{str(row['fused_step']).lower():>5} "
+                  f"{str(row.get('jit_compile', '-')).lower():>5} {row['img_s']:7.1f} "
                   f"({row['img_s_min']:5.1f}-{row['img_s_max']:5.1f}) "
                   f"{row['peak_rss_mb']:6.0f} MB {ratio:>7} {row['img_cpu_s']:9.1f} "
                   f"{ratio_cpu:>7}", flush=True)

@@ -67,7 +67,8 @@ def main():
 
     from ogan_tf.core.losses import standardize
     from ogan_tf.data.shapes import make_shapes
-    from ogan_tf.runs import RunDir, load_checkpoint
+    from ogan_tf.runs import RunDir
+    from ogan_tf.runs.models import load_checkpoint
 
     run = RunDir(args.runs_dir, args.run)
     config = run.read_config()

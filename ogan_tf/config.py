@@ -1,4 +1,5 @@
-"""Every setting of a run, each defined once; presets; what --data names.
+"""Every setting of a run, each defined once; presets. (What --data names:
+data/choice.py.)
 
 A setting is one field of the frozen ``Config`` below, declared with
 ``setting(...)``: its default, help text, check, and whether a run keeps it
@@ -15,8 +16,6 @@ command-line overrides; the result is validated once, here.
 import dataclasses
 import json
 import math
-import os
-import re
 import tomllib
 from pathlib import Path
 
@@ -48,7 +47,7 @@ ENCODER_TERM_NAMES = ("rho", "mse")
 RMSPROP_UPDATE_NAMES = ("author", "keras3")
 STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
-DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords")  # read by data/sources.py
+DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords", "zip")  # read by data/sources.py
 EXPORT_CHOICES = ("keras", "all", "none")
 
 MIN_RESOLUTION = 32
@@ -163,7 +162,7 @@ class Config:
                           text, fixed=True, flag=False)
     dataset: str = setting(
         "shapes", "shapes (generated in-process) or a format on disk: auto (detect), "
-        "folder, lmdb, tfrecords", one_of(*GENERATED_DATASETS, *DISK_FORMATS),
+        "folder, lmdb, tfrecords, zip", one_of(*GENERATED_DATASETS, *DISK_FORMATS),
         fixed=True, flag=False)
     dataset_size: int = setting(50000, "images generated for the shapes data set",
                                 positive_int, fixed=True)
@@ -247,8 +246,8 @@ class Config:
     eval_every: int = setting(0, "steps between evaluations into metrics.jsonl (0 = off)",
                               int_at_least(0))
     eval_images: int = setting(1000, "held-out images per evaluation", int_at_least(2))
-    eval_fid: bool = setting(False, "FID in evaluations during training (needs the "
-                             "InceptionV3 weights file)", boolean)
+    eval_fid: bool = setting(False, "FID and KID in evaluations during training (needs a "
+                             "feature network file: docs/evaluation.md)", boolean)
     tensorboard: bool = setting(False, "TensorBoard scalars and grids in "
                                 "runs/<run>/tensorboard/", boolean)
     export_at_end: str = setting("keras", "runs/<run>/export/ when training ends: keras "
@@ -347,53 +346,3 @@ def load_preset(name, **overrides):
     values["preset"] = name
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Config.from_dict(values)
-
-
-# What --data names ---------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class DataChoice:
-    """What `--data`, `--preset` and `--run` resolve to: the preset to start a
-    new run from (None: the run's own when resuming, else the default), the
-    settings the data adds (a path's data_path and dataset), the run's name."""
-    preset: str | None
-    overrides: dict
-    run_name: str
-    path: str = ""
-
-
-def is_data_path(arg):
-    """True when a --data value names a path rather than a preset: it has a
-    '/', starts with '~' or '.', or is an existing folder no preset is named."""
-    if "/" in arg or os.sep in arg or arg.startswith(("~", ".")):
-        return True
-    return Path(arg).is_dir() and arg not in preset_names()
-
-
-def run_name_for_path(path):
-    """A run name for a data path: its last part, in letters, digits, '.', '-', '_'."""
-    name = Path(os.path.normpath(os.path.expanduser(path))).name
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip(".")
-    return name or "data"
-
-
-def resolve_data(data=None, preset=None, run=None):
-    """The one place that decides what `--data` is.
-
-    data: a preset name, a path (a folder of images, an LMDB folder or a
-    TFRecords set), or None (a resumed run's own data, else the default).
-    preset: the preset whose networks and settings train on that data
-    (default: the data's own preset; for a path, FOLDER_PRESET).
-    run: the run's name (default: the data's name, or a path's last part).
-    """
-    if data and is_data_path(data):
-        path = os.path.abspath(os.path.expanduser(data))
-        chosen = preset or FOLDER_PRESET
-        overrides = {"data_path": path}
-        if preset and preset_values(preset).get("dataset", "shapes") not in DISK_FORMATS:
-            overrides["dataset"] = "auto"  # a generated set's preset on images from disk
-        return DataChoice(chosen, overrides, run or run_name_for_path(path), path)
-    if data and preset:
-        raise ConfigError(f"--preset {preset} goes with a data path; --data {data} is a "
-                          f"preset itself (pass --data path/to/images/ --preset {preset})")
-    chosen = data or preset
-    return DataChoice(chosen, {}, run or chosen or DEFAULT_PRESET)

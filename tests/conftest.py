@@ -1,10 +1,19 @@
+import contextlib
+import io
 import os
+import shutil
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+# `pytest --cpu-durations=N`: the tests that cost the most CPU time.
+from cpu_durations import (  # noqa: E402,F401
+    pytest_addoption, pytest_runtest_protocol, pytest_terminal_summary,
+)
+from fresh_keras import FreshKeras  # noqa: E402
 
 # Two logical CPU devices, so tf.distribute's MirroredStrategy can run two
 # replicas in this process (tests/test_distribute.py); it must happen before
@@ -80,6 +89,52 @@ def dirs(tmp_path):
     return runs, samples, ["--runs-dir", str(runs), "--samples-dir", str(samples)]
 
 
+@pytest.fixture(scope="session")
+def fresh_keras():
+    """fresh_keras.run(script, *argv): the script's Result in the session's one
+    child process that imports plain Keras and never ogan_tf (fresh_keras.py)."""
+    child = FreshKeras()
+    yield child
+    child.close()
+
+
+@pytest.fixture(scope="session")
+def _trained_runs(tmp_path_factory):
+    """train(*flags) -> the folder holding runs/ and samples/ of the run that
+    `ogan-tf train *flags` makes, trained once per session and never changed
+    (tests change copies: the trained_run fixture)."""
+    made = {}
+
+    def train(*flags):
+        if flags not in made:
+            from ogan_tf import cli
+
+            root = tmp_path_factory.mktemp("trained")
+            with contextlib.redirect_stdout(io.StringIO()) as out:  # not the test's output
+                status = cli.main(["train", *flags, "--runs-dir", str(root / "runs"),
+                                   "--samples-dir", str(root / "samples")])
+            assert status == 0, out.getvalue()[-2000:]
+            made[flags] = root
+        return made[flags]
+
+    return train
+
+
+@pytest.fixture
+def trained_run(_trained_runs, dirs):
+    """trained_run(*flags): the run `ogan-tf train *flags` makes, in this
+    test's runs and samples folders (`dirs`), as if the test had trained it.
+    Trained once per session, copied per test: tests that train the same
+    tiny run first share its cost, and may change their copy."""
+    def copy(*flags):
+        root = _trained_runs(*flags)
+        for name, target in (("runs", dirs[0]), ("samples", dirs[1])):
+            if (root / name).exists():
+                shutil.copytree(root / name, target, dirs_exist_ok=True)
+
+    return copy
+
+
 def one_line_error(capsys, *fragments):
     """The CLI's error contract: one line "ogan-tf: error: ...", no traceback;
     returns that line."""
@@ -149,3 +204,13 @@ def pytest_collection_modifyitems(config, items):
         for marker in ("tensorflow_only", "jax_only"):
             if item.get_closest_marker(marker) and not marker.startswith(backend):
                 item.add_marker(pytest.mark.skip(reason=f"{marker}: backend is {backend}"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, _trained_runs):
+    """One tiny run trained for 10 steps, shared by the tests that need a
+    trained run's folder (the page, the projector): (runs_dir, run name).
+    A copy of the session's run "t" that test_use and test_latent copy too."""
+    root = tmp_path_factory.mktemp("tiny_run")
+    shutil.copytree(_trained_runs(*TINY, "--steps", "10", "--run", "t") / "runs", root / "runs")
+    return root / "runs", "t"

@@ -7,8 +7,9 @@ import pytest
 
 from ogan_tf import cli, config
 from ogan_tf.config import (
-    FIXED_FOR_RUN, SETTINGS, Config, load_preset, preset_names, preset_values, resolve_data,
+    FIXED_FOR_RUN, SETTINGS, Config, load_preset, preset_names, preset_values,
 )
+from ogan_tf.data.choice import DataChoice, resolve_data
 from ogan_tf.errors import ConfigError
 
 
@@ -94,8 +95,8 @@ def test_presets_inherit_from_a_base(tmp_path, monkeypatch):
 
 
 def test_resolve_data_is_a_preset_a_path_or_the_runs_own(tmp_path):
-    assert resolve_data() == config.DataChoice(None, {}, "shapes")
-    assert resolve_data("lsun_church") == config.DataChoice("lsun_church", {}, "lsun_church")
+    assert resolve_data() == DataChoice(None, {}, "shapes")
+    assert resolve_data("lsun_church") == DataChoice("lsun_church", {}, "lsun_church")
     assert resolve_data(None, run="x").run_name == "x"
     folder = tmp_path / "my pics"
     choice = resolve_data(str(folder) + "/")

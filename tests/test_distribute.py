@@ -84,8 +84,12 @@ def _setup(**settings):
     return config, start, x
 
 
+@pytest.mark.trains
 @on_tf
-@pytest.mark.parametrize("fused_step", [False, True], ids=["keras_step", "fused_step"])
+# The preset's fused step in make test; Keras' own step too in make test-all.
+@pytest.mark.parametrize("fused_step", [
+    pytest.param(False, id="keras_step", marks=pytest.mark.slow),
+    pytest.param(True, id="fused_step")])
 def test_mirrored_step_equals_the_single_device_step_on_the_same_global_batch(fused_step):
     config, start, x = _setup(sync_batchnorm=True, fused_step=fused_step)
     assert distribute.place(config.replace(strategy="mirrored")).replicas == 2
@@ -97,6 +101,8 @@ def test_mirrored_step_equals_the_single_device_step_on_the_same_global_batch(fu
         assert mirrored_logs[key] == pytest.approx(single_logs[key], rel=1e-4, abs=1e-6)
 
 
+@pytest.mark.slow  # the control of the test above: ~16 CPU s
+@pytest.mark.trains
 @on_tf
 def test_per_replica_batchnorm_gives_another_step():
     """The control: BN over each replica's own half of the batch changes the
@@ -106,6 +112,7 @@ def test_per_replica_batchnorm_gives_another_step():
     assert relative > 1e-2
 
 
+@pytest.mark.trains
 @on_tf
 def test_each_replica_draws_its_own_rows_of_the_single_device_z():
     import tensorflow as tf
@@ -157,12 +164,14 @@ def test_input_pipelines_read_disjoint_shares_of_the_training_set(tmp_path):
     assert colours[0] | colours[1] == {10 * k for k in range(20)} - held
 
 
+@pytest.mark.slow  # two replicas traced, then a resume: ~50 CPU s
+@pytest.mark.trains
 @on_tf
 def test_mirrored_run_from_the_command_line_then_resumed_on_one_device(dirs, capsys):
     runs, samples, dir_args = dirs
     args = ["train", "--run", "m", "--steps", "20", "--log-every", "10",
             "--sample-every", "10", "--checkpoint-every", "10", *TINY, "--ema-decays", "0.9",
-            *dir_args]
+            "--export-at-end", "none", *dir_args]
     # --jit-compile on (the shapes preset's) is turned off under mirrored, with a warning
     assert cli.main([*args, "--strategy", "mirrored", "--sync-batchnorm",
                      "--jit-compile", "on"]) == 0
@@ -248,6 +257,7 @@ def _two_workers(steps, runs, samples):
     return outputs
 
 
+@pytest.mark.trains
 @on_tf
 @pytest.mark.slow
 def test_two_worker_processes_train_resume_and_leave_one_set_of_files(tmp_path):
@@ -302,6 +312,7 @@ JAX_CHECK = textwrap.dedent("""
 """)
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_jax_data_parallel_step_equals_the_single_device_step(tmp_path):
     env = _env(KERAS_BACKEND="jax", XLA_FLAGS="--xla_force_host_platform_device_count=2")

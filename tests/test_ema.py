@@ -7,19 +7,22 @@ import pytest
 
 from conftest import TINY_SETTINGS
 from ogan_tf import cli
-from ogan_tf import runs as runs_module
+from ogan_tf.runs import models as run_models
 from ogan_tf.train import training
 from ogan_tf.core.ema import WeightEMA, debiased_decay
 from ogan_tf.errors import CheckpointError, ConfigError
-from ogan_tf.runs import RunDir, ema_weight_paths, load_checkpoint
+from ogan_tf.runs import RunDir, ema_weight_paths
+from ogan_tf.runs.models import load_checkpoint
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# make test-all runs these on JAX too; make test, those marked numerics.
+pytestmark = pytest.mark.both_backends
 
 TINY_EMA = dict(TINY_SETTINGS, log_every=4,
                 sample_every=4, checkpoint_every=4, keep_checkpoints=1,
-                ema_decays=(0.5, 0.9))
+                ema_decays=(0.5, 0.9), export_at_end="none")
 
 
+@pytest.mark.numerics
 def test_average_is_zero_debiased_moving_average():
     # TensorFlow's assign_moving_average(zero_debias=True), as Keras 2.2.4's
     # K.moving_average_update the author used: sum (1-d) d^(t-i) w_i / (1-d^t).
@@ -36,6 +39,7 @@ def test_average_is_zero_debiased_moving_average():
     assert debiased_decay(0.999, 1) == 0.0  # the first update copies the weights
 
 
+@pytest.mark.numerics
 def test_swapped_in_restores_raw_weights():
     variable = keras.Variable(np.ones(2, np.float32))
     ema = WeightEMA([variable], (0.9,))
@@ -45,6 +49,7 @@ def test_swapped_in_restores_raw_weights():
     np.testing.assert_array_equal(variable.numpy(), [1.0, 1.0])
 
 
+@pytest.mark.trains
 def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
     runs, samples = tmp_path / "runs", tmp_path / "samples"
     run = training.start_run(runs, samples, "e", "shapes", dict(TINY_EMA, steps=8))
@@ -68,21 +73,22 @@ def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
         np.testing.assert_array_equal(a, b)
 
     # load_run picks weights: auto = the first EMA, raw, or a decay.
-    _, model, step = runs_module.load_run(runs, "e", "auto")
+    _, model, step = run_models.load_run(runs, "e", "auto")
     n = len(model.generator.weights)
     for a, b in zip(model.generator.get_weights(), in_memory[0.5][:n]):
         np.testing.assert_array_equal(a, b)
-    _, model, _ = runs_module.load_run(runs, "e", "0.9")
+    _, model, _ = run_models.load_run(runs, "e", "0.9")
     for a, b in zip(model.generator.get_weights(), in_memory[0.9][:n]):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ConfigError, match="has: raw, 0.5, 0.9"):
-        runs_module.load_run(runs, "e", 0.99)
+        run_models.load_run(runs, "e", 0.99)
 
     ema_weight_paths(latest)[0.9].unlink()
     with pytest.raises(CheckpointError, match="no EMA weights for decay 0.9"):
         training.start_run(runs, samples, "e", None, dict(steps=12))
 
 
+@pytest.mark.trains
 def test_samples_cli_weights_flag(tmp_path, capsys):
     runs, samples = tmp_path / "runs", tmp_path / "samples"
     training.train(training.start_run(runs, samples, "e", "shapes", dict(TINY_EMA, steps=4)),
@@ -93,6 +99,8 @@ def test_samples_cli_weights_flag(tmp_path, capsys):
     assert "no weights '0.123'" in capsys.readouterr().err
 
 
+@pytest.mark.trains
+@pytest.mark.numerics
 def test_mid_epoch_checkpoints_grids_and_averages_are_that_steps(tmp_path):
     """A checkpoint, grid or EMA in the middle of a Keras epoch holds that
     step's weights (JAX's fit keeps them outside the variables mid-epoch):
@@ -108,10 +116,16 @@ def test_mid_epoch_checkpoints_grids_and_averages_are_that_steps(tmp_path):
         runs[name] = (RunDir(tmp_path / name, "e"), samples / "e", run.config)
     assert runs["long"][0].checkpoint_steps() == [3, 6]
 
+    loaded = {}  # (name, step) -> (model, its raw weights): each checkpoint loads once
+
     def saved(name, step, weights):
         run_dir, _, config = runs[name]
         path = run_dir.checkpoint_path(step)
-        model = load_checkpoint(path, config)
+        if (name, step) not in loaded:
+            model = load_checkpoint(path, config)
+            loaded[name, step] = model, model.get_weights()
+        model, raw = loaded[name, step]
+        model.set_weights(raw)
         if weights != "raw":
             model.load_weights(ema_weight_paths(path)[weights])
         return model.get_weights()

@@ -22,9 +22,9 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, one_line_error
 from ogan_tf import cli
 from ogan_tf.errors import DiskFullError, DivergedError, RunStopped
-from ogan_tf.runs import (
-    RunDir, atomic_write, ema_weight_paths, export_temporary_names, files, load_checkpoint,
-)
+from ogan_tf.runs import RunDir, atomic_write, ema_weight_paths, export_temporary_names, files
+from ogan_tf.runs import models as run_models
+from ogan_tf.runs.models import load_checkpoint
 from ogan_tf.runs import lock as run_lock
 from ogan_tf.train import training
 from ogan_tf.train.callbacks import StepCallback
@@ -39,6 +39,12 @@ TINY_RUN = dict(TINY_SETTINGS, log_every=5, sample_every=1000, checkpoint_every=
 
 def train(dirs, *args, run="f"):
     return cli.main(["train", *TINY, *SHORT, "--run", run, *dirs[2], *args])
+
+
+@pytest.fixture
+def trained(trained_run):
+    """trained(*args): as train(dirs, *args) == 0, from the session's copy."""
+    return lambda *args, run="f": trained_run(*TINY, *SHORT, "--run", run, *args)
 
 
 def trainer(dirs, steps, *args, run="f"):
@@ -92,6 +98,7 @@ class At(StepCallback):
 
 
 # Kills ----------------------------------------------------------------------
+@pytest.mark.trains
 @pytest.mark.slow
 def test_sigkill_at_random_moments_then_resume_every_time(dirs):
     runs, _, _ = dirs
@@ -117,6 +124,7 @@ def test_sigkill_at_random_moments_then_resume_every_time(dirs):
     assert not temporaries(runs) and not (run_dir.path / "lock").exists()
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_sigterm_saves_the_step_in_flight_and_a_second_trainer_is_refused(dirs, capsys):
     runs, _, _ = dirs
@@ -138,8 +146,10 @@ def test_sigterm_saves_the_step_in_flight_and_a_second_trainer_is_refused(dirs, 
     last = out.strip().splitlines()[-1]
     assert last.startswith("ogan-tf: stopped by SIGTERM at step "), out
     step = int(last.split("at step ")[1].split()[0])
-    # No step lost: the stopped step is checkpointed, with its metrics row.
-    assert run_dir.checkpoint_steps()[-1] == step and step % 10 in range(10)
+    # No step lost: the stopped step is checkpointed, with its metrics row;
+    # the checkpoints before it are the regular ones, every 10 steps.
+    saved = run_dir.checkpoint_steps()
+    assert saved[-1] == step and all(s % 10 == 0 and s < step for s in saved[:-1]), saved
     assert run_dir.read_metrics()[-1]["step"] == step
     assert not (run_dir.path / "lock").exists()
     messages = []
@@ -151,6 +161,7 @@ def test_sigterm_saves_the_step_in_flight_and_a_second_trainer_is_refused(dirs, 
 
 
 # Ctrl-C in this process -----------------------------------------------------------
+@pytest.mark.trains
 @pytest.mark.both_backends
 def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
         dirs, capfd, monkeypatch):
@@ -158,14 +169,14 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     before = signal.getsignal(signal.SIGINT)  # SIG_IGN where the shell started us in the background
     settings = dict(TINY_RUN, steps=40, ema_decays=(0.9,))
     run = training.start_run(runs, samples, "f", "shapes", settings)
-    real_save = RunDir.save_checkpoint
+    real_save = run_models.save_checkpoint
 
-    def save_and_be_interrupted(self, model, step, *args):
+    def save_and_be_interrupted(run_dir, model, step, *args):
         if step == 8:  # the save after the stop: Ctrl-C again while it writes
             os.kill(os.getpid(), signal.SIGINT)
-        return real_save(self, model, step, *args)
+        return real_save(run_dir, model, step, *args)
 
-    monkeypatch.setattr(RunDir, "save_checkpoint", save_and_be_interrupted)
+    monkeypatch.setattr(run_models, "save_checkpoint", save_and_be_interrupted)
     ctrl_c = At(7, lambda model, step: os.kill(os.getpid(), signal.SIGINT))
     with pytest.raises(RunStopped, match="stopped by Ctrl-C .* at step 8 of 40") as stop:
         training.train(run, samples, verbose=0, callbacks=[ctrl_c])
@@ -180,7 +191,7 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 8]  # the partial epoch's row
     assert not (run_dir.path / "lock").exists()
 
-    monkeypatch.setattr(RunDir, "save_checkpoint", real_save)
+    monkeypatch.setattr(run_models, "save_checkpoint", real_save)
     resumed = training.start_run(runs, samples, "f", None, {"steps": 12})
     assert resumed.start_step == 8
     training.train(resumed, samples, verbose=0)
@@ -188,6 +199,8 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 8, 12]
 
 
+@pytest.mark.slow  # two replicas traced: ~14 CPU s
+@pytest.mark.trains
 @pytest.mark.tensorflow_only
 def test_ctrl_c_under_mirrored_replicas_saves_the_step_in_flight(dirs):
     runs, samples, _ = dirs
@@ -201,6 +214,7 @@ def test_ctrl_c_under_mirrored_replicas_saves_the_step_in_flight(dirs):
 
 
 # Divergence -----------------------------------------------------------------
+@pytest.mark.trains
 @pytest.mark.both_backends
 def test_a_planted_nan_stops_the_run_and_is_never_saved(dirs):
     runs, samples, _ = dirs
@@ -224,10 +238,11 @@ def test_a_planted_nan_stops_the_run_and_is_never_saved(dirs):
     assert not (run_dir.path / "lock").exists()
 
 
-def test_a_diverging_learning_rate_stops_with_one_line_and_resumes_lower(dirs, capsys):
+@pytest.mark.trains
+def test_a_diverging_learning_rate_stops_with_one_line_and_resumes_lower(dirs, trained, capsys):
     runs, _, _ = dirs
     run_dir = RunDir(runs, "f")
-    assert train(dirs, "--steps", "10") == 0
+    trained("--steps", "10")
     assert train(dirs, "--steps", "40", "--learning-rate", "1e6") == 2
     one_line_error(capsys, "training diverged by step 15", "hold NaN or infinite values",
                    "loss nan", "in the Keras epoch ending at step 15",
@@ -247,11 +262,12 @@ def test_a_diverging_learning_rate_stops_with_one_line_and_resumes_lower(dirs, c
 
 
 # Broken checkpoints -----------------------------------------------------------
+@pytest.mark.trains
 def test_a_truncated_newest_checkpoint_is_moved_aside_and_the_one_before_resumes(
-        dirs, capsys):
+        dirs, trained, capsys):
     runs, _, _ = dirs
     run_dir = RunDir(runs, "f")
-    assert train(dirs, "--steps", "10") == 0
+    trained("--steps", "10")
     newest = run_dir.checkpoint_path(10)
     cut = newest.read_bytes()[: newest.stat().st_size // 2]
     newest.write_bytes(cut)
@@ -273,6 +289,7 @@ def _dead_pid():
     return child.pid
 
 
+@pytest.mark.trains
 def test_a_stale_lock_of_a_dead_process_is_taken_over(dirs, capsys):
     runs, _, _ = dirs
     lock = runs / "f" / "lock"
@@ -286,9 +303,10 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(dirs, capsys):
     assert not lock.exists()  # released at the end
 
 
-def test_a_lock_of_another_host_is_refused_and_nothing_changes(dirs, capsys):
+@pytest.mark.trains
+def test_a_lock_of_another_host_is_refused_and_nothing_changes(dirs, trained, capsys):
     runs, _, _ = dirs
-    assert train(dirs, "--steps", "5") == 0
+    trained("--steps", "5")
     lock = runs / "f" / "lock"
     lock.write_text(json.dumps({"pid": 1, "host": "elsewhere", "since": "noon"}))
     before = sorted(p.name for p in (runs / "f").rglob("*"))
@@ -301,9 +319,10 @@ def test_a_lock_of_another_host_is_refused_and_nothing_changes(dirs, capsys):
     assert sorted(p.name for p in runs.iterdir()) == ["f"]  # --fresh moved nothing
 
 
-def test_the_lock_is_released_after_an_error(dirs, capsys):
+@pytest.mark.trains
+def test_the_lock_is_released_after_an_error(dirs, trained, capsys):
     runs, _, _ = dirs
-    assert train(dirs, "--steps", "5") == 0
+    trained("--steps", "5")
     (runs / "f" / "checkpoints" / "ckpt-0000005.keras").write_bytes(b"junk")
     assert train(dirs, "--steps", "10") == 2
     one_line_error(capsys, "no checkpoint of run 'f' loads", "unreadable", "--fresh")
@@ -385,6 +404,7 @@ def test_a_full_disk_while_appending_metrics_cuts_the_half_row(dirs, monkeypatch
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 10]
 
 
+@pytest.mark.trains
 def test_a_full_disk_at_a_checkpoint_stops_the_run_in_one_line(dirs, capsys, monkeypatch):
     runs, samples, _ = dirs
     run_dir = RunDir(runs, "f")
@@ -407,6 +427,7 @@ def test_a_full_disk_at_a_checkpoint_stops_the_run_in_one_line(dirs, capsys, mon
     assert not temporaries(runs) and not (run_dir.path / "lock").exists()
 
 
+@pytest.mark.trains
 def test_a_full_disk_skips_grids_with_a_warning_and_trains_on(dirs, capsys, monkeypatch):
     runs, samples, _ = dirs
     real_replace = os.replace
@@ -425,6 +446,7 @@ def test_a_full_disk_skips_grids_with_a_warning_and_trains_on(dirs, capsys, monk
     assert RunDir(runs, "f").checkpoint_steps() == [5, 10]
 
 
+@pytest.mark.trains
 def test_a_full_disk_during_an_export_keeps_the_previous_export(tmp_path, monkeypatch):
     config = training.load_preset("shapes", **{k: v for k, v in TINY_RUN.items()})
     model = training.build_model(config)
@@ -463,6 +485,7 @@ def test_a_full_disk_is_recognised_in_other_libraries_messages():
     assert files.size_text(512) == "512 bytes" and files.size_text(12_345_678) == "12.3 MB"
 
 
+@pytest.mark.trains
 def test_a_killed_export_is_cleared_when_training_starts(dirs, capsys):
     runs, _, _ = dirs
     assert train(dirs, "--steps", "5", "--export-at-end", "keras") == 0
@@ -488,6 +511,7 @@ print(json.dumps([placement.any_worker(flag) for flag in flags]), flush=True)
 """
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 @pytest.mark.tensorflow_only
 def test_multi_worker_processes_agree_to_stop_when_one_was_signalled():
@@ -518,20 +542,18 @@ def test_multi_worker_processes_agree_to_stop_when_one_was_signalled():
         [False, True, False]] * 2
 
 
+@pytest.mark.trains
 def test_the_guard_and_the_run_callbacks_read_nothing_per_step(dirs):
     """A callback overriding on_train_batch_end makes Keras read every step's
-    logs from the device; the run's callbacks, the guard among them, do not."""
+    logs from the device; the run's one step end, the guard in it, does not."""
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "f", "shapes", dict(TINY_RUN, steps=5))
     try:
         with training.StopSignals(run.model) as signals:
-            guard = training.RunGuard(0, (5,), 5, signals, run.placement)
-            callbacks = training._chief_callbacks(run, samples, training.DataStats(), print,
-                                                  guard)
+            end = training.step_end(run, samples, training.DataStats(), signals, print)
     finally:
         run.release()
-    assert guard in callbacks
+    assert end.writes is not None and end.guard.stop is signals
     base = keras.callbacks.Callback
-    for callback in callbacks:
-        for hook in ("on_train_batch_end", "on_batch_end"):
-            assert getattr(type(callback), hook) is getattr(base, hook), (callback, hook)
+    for hook in ("on_train_batch_end", "on_batch_end"):
+        assert getattr(type(end), hook) is getattr(base, hook), hook

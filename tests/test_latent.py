@@ -145,7 +145,7 @@ def test_direction_files_round_trip_and_refuse_another_z_dim(tmp_path):
     assert json.loads((tmp_path / "d.json").read_text())["step"] == 5
     with pytest.raises(files.DirectionError, match=r"8 entries \(found on run 'a'\).*z_dim is 16"):
         files.load_direction(path, z_dim=16)
-    np.save(tmp_path / "bad.npy", np.zeros((2, 8)))
+    np.save(tmp_path / "bad.npy", np.zeros((2, 2, 8)))
     with pytest.raises(files.DirectionError, match="one vector"):
         files.load_direction(tmp_path / "bad.npy")
     (tmp_path / "junk.npy").write_bytes(b"junk")
@@ -288,16 +288,18 @@ def test_neighbours_find_known_duplicates_and_the_cache_is_reused(model, tmp_pat
 
 # The commands on a tiny trained run --------------------------------------------------------
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
+def trained(tmp_path_factory, _trained_runs):
+    """A copy of the session's tiny run "t" (`ogan-tf train` with TINY, 10
+    steps: tests/conftest.py), which this module's tests write into."""
     root = tmp_path_factory.mktemp("latent")
     runs = root / "runs"
-    assert cli.main(["train", *TINY, "--steps", "10", "--run", "t", "--runs-dir", str(runs),
-                     "--samples-dir", str(root / "samples")]) == 0
+    shutil.copytree(_trained_runs(*TINY, "--steps", "10", "--run", "t") / "runs", runs)
     big = write_shapes(root / "big", 8, 11)
     small = write_shapes(root / "small", 8, 12)
     return root, ["--run", "t", "--runs-dir", str(runs)], big, small
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_cli_direction_edit_and_principal(trained, capsys):
     root, run, big, small = trained
@@ -339,9 +341,16 @@ def test_cli_direction_edit_and_principal(trained, capsys):
     pcs = root / "runs" / "t" / "directions" / "principal-small"
     assert sorted(p.name for p in pcs.glob("*.npy")) == ["pc1.npy", "pc2.npy", "pc3.npy"]
     assert cli.main(["principal", "-k", "2", "--samples", "50", "-o", str(out / "z.png"),
-                     *run]) == 0
+                     "--directions", str(out / "axes"), *run]) == 0
     assert iio.imread(out / "z.png").shape == (2 * RES, 7 * RES, 3)
+    assert sorted(p.name for p in (out / "axes").glob("*.npy")) == ["pc1.npy", "pc2.npy"]
     capsys.readouterr()
+    # Where the direction files cannot go: the grid is kept, one line says so
+    (out / "a_file").write_text("x")
+    assert cli.main(["principal", "-k", "2", "--samples", "50", "-o", str(out / "z2.png"),
+                     "--directions", str(out / "a_file" / "axes"), *run]) == 2
+    one_line_error(capsys, f"wrote the grid {out / 'z2.png'}, but not", "--directions DIR")
+    assert (out / "z2.png").is_file()
 
     # Bad input: one line, exit 2
     assert cli.main(["direction", "--labels", str(root / "big" / "list_attr.txt"),
@@ -364,6 +373,7 @@ def test_cli_direction_edit_and_principal(trained, capsys):
     assert not (out / "y.png").exists()
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_cli_neighbours_and_duplicates(trained, capsys):
     root, run, big, small = trained
@@ -384,3 +394,24 @@ def test_cli_neighbours_and_duplicates(trained, capsys):
     assert cli.main(["neighbours", "--index", str(root / "small"), "-o", str(out / "g.png"),
                      *run]) == 2
     one_line_error(capsys, "give query images")
+
+
+def test_an_index_cache_that_cannot_be_written_loses_no_codes(tmp_path, monkeypatch):
+    """A full disk or a read-only run folder while caching a folder's codes:
+    a warning, and the codes all the same."""
+    generator, encoder = build_generator(RES, Z_DIM, "sm_4x4", channels=16), \
+        build_encoder(RES, Z_DIM, "sm_4x4", channels=16)
+    lines = []
+    model = api.OganModel(encoder, generator, 0.9, {"run": "r", "step": 1}, log=lines.append,
+                          home=tmp_path / "run")
+    paths = write_shapes(tmp_path / "pics", 4, 3)
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr(files, "atomic_write", read_only)
+    index = model.index(tmp_path / "pics")
+    assert index.codes.shape == (4, Z_DIM) and index.names == [str(p) for p in paths]
+    assert "warning: not cached (" in lines[-1] and "Read-only file system" in lines[-1]
+    assert not list((tmp_path / "run").rglob("*.npz"))
+

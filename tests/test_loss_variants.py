@@ -15,7 +15,8 @@ from ogan_tf.core import losses
 from ogan_tf.core.model import OGAN
 from test_model import Z_DIM, _close, _norm, batch, split_gradients, tiny_ogan
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# Backend numerics: make test runs these on TF and on JAX.
+pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]
 
 W = 0.5
 

@@ -5,7 +5,8 @@ import keras
 from conftest import gradients
 from ogan_tf.core import losses
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# Backend numerics: make test runs these on TF and on JAX.
+pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]
 
 
 def np_(t):

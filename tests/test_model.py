@@ -8,7 +8,8 @@ from ogan_tf.core import losses
 from ogan_tf.core.model import OGAN
 from ogan_tf.core.optimizer import make_optimizer
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# Backend numerics: make test runs these on TF and on JAX.
+pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]
 
 Z_DIM = 8
 
@@ -114,6 +115,8 @@ def test_config_round_trip_gives_identical_outputs():
         assert np.array_equal(np.asarray(a[key]), np.asarray(b[key]))
 
 
+@pytest.mark.trains
+@pytest.mark.slow  # 100 steps of fit
 def test_fit_trains_and_z_corr_rises():
     """A few hundred images, ~100 steps of keras fit: the encoder term works."""
     keras.utils.set_random_seed(1)

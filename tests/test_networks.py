@@ -1,5 +1,3 @@
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -11,9 +9,11 @@ from ogan_tf.errors import ConfigError
 from ogan_tf.config import ENCODER_NORMS
 from ogan_tf.core.networks import VARIANTS, build_encoder, build_generator
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# make test-all runs these on JAX too; make test, those marked numerics.
+pytestmark = pytest.mark.both_backends
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_shapes_and_ranges(variant, resolution):
@@ -28,6 +28,7 @@ def test_shapes_and_ranges(variant, resolution):
     assert codes.shape == (3, z_dim) and np.all(np.isfinite(codes))
 
 
+@pytest.mark.numerics
 def test_author_geometry_at_64px():
     """num_layers = log2(64) - 3 = 3, widest = 64 * 8 = 512, first map 4x4."""
     E = build_encoder(64, 128, "dcgan_5x5")
@@ -42,6 +43,7 @@ def test_author_geometry_at_64px():
     assert [d.filters for d in deconvs] == [256, 128, 64, 3]
 
 
+@pytest.mark.numerics
 def test_self_modulated_generator_conditions_every_bn_on_z():
     G = build_generator(32, 16, "sm_4x4")
     bns = [layer for layer in G.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -52,6 +54,7 @@ def test_self_modulated_generator_conditions_every_bn_on_z():
     assert np.allclose(G.get_layer("bn0_gamma").bias.numpy(), 1.0)
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("norm", ENCODER_NORMS)
 def test_encoder_norms(norm):
     """batch: the author's BN after every conv but the first; none: no
@@ -77,15 +80,17 @@ def test_encoder_norms(norm):
     "resolution,z_dim,message",
     [(48, 16, "power of two"), (16, 16, "power of two"), (32, 2, "z_dim 2")],
 )
+@pytest.mark.numerics
 def test_bad_geometry_is_a_clear_error(resolution, z_dim, message):
     with pytest.raises(ConfigError, match=message):
         build_generator(resolution, z_dim)
 
 
-@pytest.mark.slow
+@pytest.mark.trains
 @pytest.mark.parametrize("variant, norm", [*((v, "batch") for v in sorted(VARIANTS)),
                                            *(("sm_4x4", n) for n in ENCODER_NORMS[1:])])
-def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, variant, norm):
+def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, fresh_keras, variant,
+                                                            norm):
     G, E = tiny_networks(variant, encoder_norm=norm)
     z = np.random.default_rng(1).normal(size=(4, 8)).astype(np.float32)
     x = np.asarray(G(z, training=False))
@@ -109,6 +114,6 @@ def test_keras_file_loads_in_fresh_process_with_plain_keras(tmp_path, variant, n
         print("ok")
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().endswith("ok")
+    out = fresh_keras.run(script)
+    assert out.ok, out.error[-2000:]
+    assert out.out.strip().endswith("ok")

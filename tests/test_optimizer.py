@@ -6,7 +6,8 @@ import pytest
 
 from ogan_tf.core.optimizer import AuthorRMSprop, make_optimizer
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# Backend numerics: make test runs these on TF and on JAX.
+pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]
 
 LR, RHO, EPS = 1e-2, 0.9, 1e-7
 

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MISSING = [name for name in ("torch", "jax") if importlib.util.find_spec(name) is None]
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.trains,
     pytest.mark.skipif(bool(MISSING), reason=f"{' and '.join(MISSING)} not installed: "
                        "run_gpu.sh times PyTorch beside our step on JAX (pip install "
                        "torch==2.13.0 'jax[cpu]')"),

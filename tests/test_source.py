@@ -52,6 +52,7 @@ COMMAND_ARGS = {
     "direction": ["--positive", "p", "--negative", "n", "-o", "d.npy"],
     "principal": ["-o", "p.png"], "edit": ["a.png", "--direction", "d.npy", "-o", "e.png"],
     "neighbours": ["--index", "i", "--duplicates"],
+    "serve": ["--port", "0"], "projector": ["a.png", "-o", "proj"],
 }
 RUN_ONLY = ("samples", "export", "evaluate")  # they need the run's data or checkpoints
 
@@ -81,3 +82,15 @@ def test_every_command_reads_run_through_the_resolver(fake_run, capsys, tmp_path
     # train: a new run is a name; a path must be a run folder to resume
     assert cli.main(["train", "--run", str(tmp_path / "nothing" / "x")]) == 2
     one_line_error(capsys, "nothing/x is neither a run folder")
+
+
+def test_the_run_folder_module_loads_no_keras():
+    """runs/__init__.py and runs/source.py are plain files: the CLI writes a
+    PNG or resolves a --run without loading Keras (runs/models.py does)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ogan_tf.runs, ogan_tf.runs.source, ogan_tf.runs.files; "
+            "print(sorted(m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from PIL import Image
 
 from conftest import training_batches
 
-from ogan_tf.config import is_data_path, run_name_for_path
+from ogan_tf.data.choice import is_data_path, run_name_for_path
 from ogan_tf.data import images, pipeline, sources
 from ogan_tf.config import load_preset
 from ogan_tf.errors import DataError
@@ -411,6 +411,7 @@ def test_tfrecords_bad_record_and_truncated_file(tmp_path):
 # --- the command line --------------------------------------------------------
 
 
+@pytest.mark.trains
 def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     from conftest import TINY
     from ogan_tf import cli
@@ -418,7 +419,8 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), *TINY, "--resolution", "32",
-            "--log-every", "1", "--sample-every", "2", "--checkpoint-every", "2", *dir_args]
+            "--log-every", "1", "--sample-every", "2", "--checkpoint-every", "2",
+            "--export-at-end", "none", *dir_args]
     assert cli.main([*args, "--steps", "2"]) == 0
     out = capsys.readouterr().out
     assert "run name 'my_images' from the path" in out  # the folder is "my images"
@@ -442,6 +444,8 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     assert (samples / "my_images" / "interpolation_step0000003.png").is_file()
 
 
+@pytest.mark.slow  # two runs, one at 64 px: ~17 CPU s
+@pytest.mark.trains
 def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
     """--data <folder> --preset shapes: the shapes recipe (networks, settings,
     32 px) on the folder's images; --resolution overrides the preset's."""
@@ -451,7 +455,8 @@ def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), "--preset", "shapes", *TINY,
-            "--steps", "2", "--log-every", "1", "--sample-every", "2", *dir_args]
+            "--steps", "2", "--log-every", "1", "--sample-every", "2", "--export-at-end", "none",
+            *dir_args]
     assert cli.main([*args, "--run", "a"]) == 0
     config = RunDir(runs, "a").read_config()
     shapes = load_preset("shapes")

@@ -3,8 +3,6 @@ saved files. (Speed itself is measured by benchmarks/, never asserted.)
 The fused step runs on TensorFlow and JAX: its tests run on both backends."""
 
 import json
-import subprocess
-import sys
 
 import keras
 import numpy as np
@@ -17,9 +15,11 @@ from ogan_tf.core import losses
 from ogan_tf.core.fused import fused_gradients_for
 from ogan_tf.train import training
 from ogan_tf.errors import ConfigError
-from ogan_tf.runs import RunDir, load_checkpoint
+from ogan_tf.runs import RunDir
+from ogan_tf.runs.models import load_checkpoint, save_checkpoint
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+# make test-all runs these on JAX too; make test, those marked numerics.
+pytestmark = pytest.mark.both_backends
 
 Z_DIM = TINY_SETTINGS["z_dim"]
 
@@ -46,6 +46,7 @@ def global_norm(grads):
     return float(np.sqrt(sum(np.sum(np.square(np.asarray(g))) for g in grads)))
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("variant", ["dcgan_5x5", "sm_4x4"])
 def test_fused_step_gives_the_author_loss_and_gradients(variant):
     model = training.build_model(tiny_config(variant=variant))
@@ -63,6 +64,8 @@ def test_fused_step_gives_the_author_loss_and_gradients(variant):
     assert global_norm(fused[-2:]) > 0
 
 
+@pytest.mark.trains
+@pytest.mark.numerics
 def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
     """Keras fit with fused_step: same weights, optimizer slots and BN moving
     statistics after 3 steps as the author's step (his 3 BN updates too).
@@ -97,6 +100,8 @@ def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
     assert int(fused.optimizer.iterations) == 3
 
 
+@pytest.mark.trains
+@pytest.mark.numerics
 @pytest.mark.slow
 def test_bf16_run_tracks_float32():
     """The tiny model of test_model's fit test, in float32 and in the fastest
@@ -136,7 +141,8 @@ print(json.dumps(out))
 """
 
 
-def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_path):
+@pytest.mark.trains
+def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_path, fresh_keras):
     import tensorflow as tf
 
     x, z = batch()
@@ -146,7 +152,7 @@ def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_pa
         model = training.build_model(config)
         model.fit(tf.data.Dataset.from_tensors(np.asarray(x)), epochs=1, verbose=0, shuffle=False)
         run = RunDir(tmp_path / "runs", precision)
-        loaded = load_checkpoint(run.save_checkpoint(model, 1, keep=1), config)
+        loaded = load_checkpoint(save_checkpoint(run, model, 1, keep=1), config)
         assert loaded.generator.layers[-2].dtype_policy.name == precision
         assert type(loaded.optimizer) is type(model.optimizer)
         for a, b in zip(model.get_weights(), loaded.get_weights()):
@@ -161,20 +167,20 @@ def test_mixed_precision_checkpoints_resume_and_g_e_load_with_plain_keras(tmp_pa
             assert out.dtype == np.float32  # the last layer computes in float32
             np.save(tmp_path / f"{name}_out.npy", out)
             saved.append((name, precision))
-    proc = subprocess.run(
-        [sys.executable, "-c", LOAD_IN_FRESH_PROCESS, str(tmp_path), *(n for n, _ in saved)],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    proc = fresh_keras.run(LOAD_IN_FRESH_PROCESS, tmp_path, *(n for n, _ in saved))
+    assert proc.ok, proc.error[-2000:]
+    result = json.loads(proc.out.strip().splitlines()[-1])
     assert result == {name: [0.0, "float32", precision] for name, precision in saved}
 
 
+@pytest.mark.slow  # a CLI run (test_config parses the flags)
+@pytest.mark.trains
 def test_speed_flags_reach_the_run_config(dirs):
     runs, _, dir_args = dirs
     args = ["train", *TINY, "--steps", "2", "--log-every", "1", "--sample-every", "2",
             "--checkpoint-every", "2", "--run", "s", *dir_args,
-            "--precision", "mixed_bfloat16", "--fused-step", "--jit-compile", "off"]
+            "--precision", "mixed_bfloat16", "--fused-step", "--jit-compile", "off",
+            "--export-at-end", "none"]
     assert cli.main(args) == 0
     saved = json.loads((runs / "s" / "config.json").read_text())
     assert (saved["precision"], saved["fused_step"], saved["jit_compile"]) == (
@@ -182,13 +188,16 @@ def test_speed_flags_reach_the_run_config(dirs):
     assert [r["step"] for r in RunDir(runs, "s").read_metrics()] == [1, 2]
 
 
+@pytest.mark.numerics
 def test_speed_settings_reach_the_model(dirs):
     runs, samples, _ = dirs
     overrides = dict(TINY_SETTINGS, fused_step=True, jit_compile=False)
     run = training.start_run(runs, samples, "j", "shapes", overrides)
     assert run.model.fused_step is True and run.model.jit_compile is False
-    auto = training.build_model(tiny_config())
-    assert auto.fused_step is False
+    # Off where the config says off, though "auto" would turn it on here.
+    assert training.build_model(tiny_config(fused_step=False)).fused_step is False
+    auto = training.build_model(tiny_config(fused_step="auto", jit_compile="auto"))
+    assert auto.fused_step is True  # both backends of this suite have the fused step
     if keras.backend.backend() == "tensorflow":  # on JAX, Keras always compiles
         import tensorflow as tf
 
@@ -209,8 +218,9 @@ def test_bad_speed_settings_are_config_errors(changes, fragment):
 def test_run_callbacks_leave_keras_batch_end_alone():
     """A callback overriding on_train_batch_end makes Keras convert each step's
     logs to numbers (a device sync per step); ours hook batch begins instead."""
-    from ogan_tf.train.callbacks import EveryNSteps, MetricsLogger, StopAtStep
+    from ogan_tf.train.callbacks import LogProgress, StopAtStep
+    from ogan_tf.train.step_end import StepEnd
 
-    for cls in (EveryNSteps, MetricsLogger, StopAtStep):
+    for cls in (StepEnd, LogProgress, StopAtStep):
         assert cls.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end
         assert cls.on_batch_end is keras.callbacks.Callback.on_batch_end

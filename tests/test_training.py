@@ -1,6 +1,7 @@
 """End to end through the CLI and the training API, on tiny models."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -11,19 +12,29 @@ import pytest
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
 from ogan_tf import cli
-from ogan_tf import runs as runs_module
 from ogan_tf.core.optimizer import AuthorRMSprop
 from ogan_tf.train import training
-from ogan_tf.runs import RunDir, load_checkpoint
+from ogan_tf.runs import RunDir
+from ogan_tf.runs.models import current_step, load_checkpoint, save_checkpoint
 
-SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10"]
-TINY_OVERRIDES = dict(TINY_SETTINGS, log_every=10, sample_every=10, checkpoint_every=10)
+# No export at the end: the tests that check one ask for it.
+SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10",
+         "--export-at-end", "none"]
+TINY_OVERRIDES = dict(TINY_SETTINGS, log_every=10, sample_every=10, checkpoint_every=10,
+                      export_at_end="none")
 
 
 def train(dirs, *args, run="t"):
     return cli.main(["train", *TINY, *SHORT, "--run", run, *dirs[2], *args])
 
 
+@pytest.fixture
+def trained(trained_run):
+    """trained(*args): as train(dirs, *args) == 0, from the session's copy."""
+    return lambda *args, run="t": trained_run(*TINY, *SHORT, "--run", run, *args)
+
+
+@pytest.mark.trains
 @pytest.mark.both_backends  # end to end on each backend
 def test_train_writes_grids_checkpoints_and_metrics(dirs):
     runs, samples, _ = dirs
@@ -41,6 +52,7 @@ def test_train_writes_grids_checkpoints_and_metrics(dirs):
                           "interpolation": (256, 384, 3)}
 
 
+@pytest.mark.trains
 @pytest.mark.slow  # XLA compiles the step: ~25 CPU seconds
 def test_the_default_recipe_trains_with_its_own_speed_settings_and_ema(dirs):
     """The shapes preset as shipped (fused step, XLA, a 0.999 weight EMA,
@@ -61,6 +73,7 @@ def test_the_default_recipe_trains_with_its_own_speed_settings_and_ema(dirs):
     assert [r["step"] for r in rows] == [2, 4] and all(np.isfinite(r["loss"]) for r in rows)
 
 
+@pytest.mark.trains
 @pytest.mark.both_backends
 def test_resume_continues_steps_with_optimizer_state(dirs):
     runs, samples, _ = dirs
@@ -87,15 +100,17 @@ def test_resume_continues_steps_with_optimizer_state(dirs):
     assert any(np.abs(v).sum() > 0 for v in saved_opt[2:])
 
     training.train(second, samples)
-    assert runs_module.current_step(second.model) == 30
+    assert current_step(second.model) == 30
     assert [r["step"] for r in RunDir(runs, "r").read_metrics()] == [10, 20, 30]
     assert RunDir(runs, "r").checkpoint_steps() == [10, 20, 30]
     assert json.loads((runs / "r" / "config.json").read_text())["steps"] == 30
 
 
-def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(dirs):
+@pytest.mark.slow  # four runs: ~27 CPU s
+@pytest.mark.trains
+def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(dirs, trained):
     runs, _, _ = dirs
-    assert train(dirs, "--steps", "10") == 0  # the default: the author's update
+    trained("--steps", "10")  # the default: the author's update
     assert train(dirs, "--steps", "20") == 0
     assert type(load_checkpoint(RunDir(runs, "t").latest_checkpoint(),
                                 RunDir(runs, "t").read_config()).optimizer) is AuthorRMSprop
@@ -111,17 +126,24 @@ def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(d
     model = load_checkpoint(RunDir(runs, "old").latest_checkpoint(),
                             RunDir(runs, "old").read_config())
     assert type(model.optimizer) is keras.optimizers.RMSprop
-    assert runs_module.current_step(model) == 20
+    assert current_step(model) == 20
 
 
-def test_fused_step_auto_is_on_where_the_backend_has_it():
+@pytest.mark.both_backends
+@pytest.mark.numerics
+def test_fused_step_auto_is_on_where_the_backend_has_it(monkeypatch):
+    """TensorFlow and JAX (the two backends of this suite) have the fused
+    step: "auto" turns it on; on another backend it stays off."""
     model = training.build_model(tiny_config(fused_step="auto"))
-    assert model.fused_step is (keras.backend.backend() == "tensorflow")
+    assert model.fused_step is True
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    assert training.fused_step_on(tiny_config(fused_step="auto")) is False
 
 
-def test_make_samples_writes_grids_from_latest_checkpoint(dirs):
+@pytest.mark.trains
+def test_make_samples_writes_grids_from_latest_checkpoint(dirs, trained):
     runs, samples, dir_args = dirs
-    assert train(dirs, "--steps", "10") == 0
+    trained("--steps", "10")
     for png in (samples / "t").glob("*.png"):
         png.unlink()
     assert cli.main(["samples", "--run", "t", *dir_args]) == 0
@@ -130,9 +152,10 @@ def test_make_samples_writes_grids_from_latest_checkpoint(dirs):
                      "reconstruction_step0000010.png"]
 
 
-def test_fresh_moves_the_old_run_aside(dirs):
+@pytest.mark.trains
+def test_fresh_moves_the_old_run_aside(dirs, trained):
     runs, samples, _ = dirs
-    assert train(dirs, "--steps", "10") == 0
+    trained("--steps", "10")
     assert train(dirs, "--steps", "10", "--fresh") == 0
     archived = [p for p in runs.iterdir() if p.name.startswith("t.old-")]
     assert len(archived) == 1 and RunDir(runs, archived[0].name).checkpoint_steps() == [10]
@@ -144,7 +167,7 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
     config = training.load_preset("shapes", **TINY_OVERRIDES)
     model = training.build_model(config)
     run_dir = RunDir(runs, "c")
-    run_dir.save_checkpoint(model, 10, keep=3)
+    save_checkpoint(run_dir, model, 10, keep=3)
     before = run_dir.checkpoint_path(10).read_bytes()
 
     class Crashing:
@@ -157,13 +180,15 @@ def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
             raise OSError("disk full")
 
     with pytest.raises(OSError):
-        run_dir.save_checkpoint(Crashing(), 20, keep=3)
+        save_checkpoint(run_dir, Crashing(), 20, keep=3)
     assert run_dir.checkpoint_steps() == [10]
     assert list(run_dir.checkpoints.iterdir()) == [run_dir.checkpoint_path(10)]
     assert run_dir.checkpoint_path(10).read_bytes() == before
     assert load_checkpoint(run_dir.latest_checkpoint(), config).z_dim == 8
 
 
+@pytest.mark.slow  # 40 steps, 4 checkpoints (test_ema prunes too)
+@pytest.mark.trains
 def test_old_checkpoints_are_pruned(dirs):
     runs, _, _ = dirs
     assert train(dirs, "--steps", "40", "--keep-checkpoints", "2") == 0
@@ -185,9 +210,10 @@ def test_bad_settings_are_one_line_errors_and_create_nothing(dirs, capsys, args,
     assert not runs.exists() and not samples.exists()
 
 
-def test_corrupt_checkpoint_is_an_error_that_overwrites_nothing(dirs, capsys):
+@pytest.mark.trains
+def test_corrupt_checkpoint_is_an_error_that_overwrites_nothing(dirs, trained, capsys):
     runs, _, _ = dirs
-    assert train(dirs, "--steps", "10") == 0
+    trained("--steps", "10")
     run_dir = RunDir(runs, "t")
     run_dir.checkpoint_path(10).write_bytes(b"not a zip file")
     metrics = run_dir.metrics_path.read_bytes()
@@ -199,9 +225,10 @@ def test_corrupt_checkpoint_is_an_error_that_overwrites_nothing(dirs, capsys):
     assert run_dir.metrics_path.read_bytes() == metrics
 
 
-def test_foreign_checkpoint_is_moved_aside_and_refused_alone(dirs, capsys):
+@pytest.mark.trains
+def test_foreign_checkpoint_is_moved_aside_and_refused_alone(dirs, trained, capsys):
     runs, _, _ = dirs
-    assert train(dirs, "--steps", "10") == 0
+    trained("--steps", "10")
     run_dir = RunDir(runs, "t")
     from ogan_tf.core.networks import build_generator
 
@@ -223,8 +250,9 @@ def test_foreign_checkpoint_is_moved_aside_and_refused_alone(dirs, capsys):
     assert run_dir.checkpoint_steps() == [30]
 
 
-def test_resume_refuses_a_different_model(dirs, capsys):
-    assert train(dirs, "--steps", "10") == 0
+@pytest.mark.trains
+def test_resume_refuses_a_different_model(dirs, trained, capsys):
+    trained("--steps", "10")
     capsys.readouterr()
     assert train(dirs, "--steps", "20", "--z-dim", "16") == 2
     one_line_error(capsys, "z_dim=8, not 16", "another RUN")
@@ -235,18 +263,25 @@ def test_samples_of_unknown_run(dirs, capsys):
     one_line_error(capsys, "no run 'ghost'", "make train RUN=ghost")
 
 
+@pytest.mark.trains
 @pytest.mark.slow
-def test_command_line_entry_point_exits_2_without_traceback(tmp_path):
+def test_command_line_entry_point_exits_2_without_traceback_and_speaks_first(tmp_path):
+    """As a user starts it (TF_CPP_MIN_LOG_LEVEL unset): our one line is all
+    of stderr, though the command imports TensorFlow (cli/quiet.py)."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     out = subprocess.run(
         [sys.executable, "-m", "ogan_tf", "train", "--data", "nope",
          "--runs-dir", str(tmp_path / "runs")],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env=env,
     )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
-    assert out.stderr.strip().splitlines()[-1].startswith("ogan-tf: error: unknown data/preset")
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("ogan-tf: error: unknown data/preset"), out.stderr
 
 
+@pytest.mark.slow  # two runs of another preset: ~10 CPU s
+@pytest.mark.trains
 def test_resume_without_data_keeps_the_runs_own_preset(dirs, capsys):
     runs, _, _ = dirs
     assert train(dirs, "--steps", "10", "--data", "shapes_author") == 0
@@ -258,9 +293,10 @@ def test_resume_without_data_keeps_the_runs_own_preset(dirs, capsys):
     one_line_error(capsys, "preset='shapes_author', not 'shapes'")
 
 
-def test_fresh_with_bad_settings_moves_nothing(dirs, capsys):
+@pytest.mark.trains
+def test_fresh_with_bad_settings_moves_nothing(dirs, trained, capsys):
     runs, _, _ = dirs
-    assert train(dirs, "--steps", "10") == 0
+    trained("--steps", "10")
     capsys.readouterr()
     assert train(dirs, "--steps", "10", "--fresh", "--resolution", "48") == 2
     one_line_error(capsys, "power of two")
@@ -268,6 +304,7 @@ def test_fresh_with_bad_settings_moves_nothing(dirs, capsys):
     assert RunDir(runs, "t").checkpoint_steps() == [10]
 
 
+@pytest.mark.trains
 @pytest.mark.both_backends
 @pytest.mark.jax_only
 def test_fused_step_on_another_backend_is_a_one_line_error_that_moves_nothing(

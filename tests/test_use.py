@@ -1,8 +1,6 @@
 """Using a trained model: export files, the Python API, the CLI commands."""
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import imageio.v3 as iio
@@ -11,7 +9,7 @@ import pytest
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_networks
 from ogan_tf import cli
-from ogan_tf import runs as runs_module
+from ogan_tf.runs import models as run_models
 from ogan_tf.core import losses
 from ogan_tf.data import images as image_io
 from ogan_tf.use import api, export
@@ -44,8 +42,8 @@ def test_uint8_encoder_is_standardize_of_E_on_the_training_range(nets):
     assert np.allclose(codes_model.layers[-1](np.full((2, Z_DIM), 3.0, np.float32)), 0.0)
 
 
-@pytest.mark.slow
-def test_exported_files_load_in_a_fresh_process_with_plain_keras(nets, tmp_path):
+@pytest.mark.trains
+def test_exported_files_load_in_a_fresh_process_with_plain_keras(nets, tmp_path, fresh_keras):
     G, E = nets
     out = export.export_models(G, E, tmp_path / "export", {"run": "t", "recon_scale": 0.9})
     x = uint8_images(3)
@@ -77,9 +75,9 @@ def test_exported_files_load_in_a_fresh_process_with_plain_keras(nets, tmp_path)
         print("ok")
         """
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().endswith("ok")
+    result = fresh_keras.run(script)
+    assert result.ok, result.error[-2000:]
+    assert result.out.strip().endswith("ok")
     info = json.loads((out / "info.json").read_text())
     assert info["z_dim"] == Z_DIM and info["resolution"] == RES and info["run"] == "t"
 
@@ -134,11 +132,12 @@ def test_api_bad_input_is_a_clear_error(nets, tmp_path):
         model.encode([tmp_path / "a.png"])
 
 
+@pytest.mark.trains
 @pytest.mark.slow
-def test_cli_commands_on_a_tiny_run(dirs, tmp_path, capsys):
+def test_cli_commands_on_a_tiny_run(dirs, trained_run, tmp_path, capsys):
     runs, samples, dir_args = dirs
     runs_arg = ["--runs-dir", str(runs)]
-    assert cli.main(["train", *TINY, "--steps", "10", "--run", "t", *dir_args]) == 0
+    trained_run(*TINY, "--steps", "10", "--run", "t")  # as `ogan-tf train` with these flags
     exported = runs / "t" / "export"
     assert sorted(p.name for p in exported.iterdir()) == sorted(export.FILES)  # .keras only
     shapes = [tmp_path / f"{i}.png" for i in range(3)]
@@ -189,6 +188,7 @@ def test_cli_commands_on_a_tiny_run(dirs, tmp_path, capsys):
     assert not (out / "c.npy").exists()
 
 
+@pytest.mark.trains
 @pytest.mark.slow
 def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
     from ogan_tf.train import training
@@ -220,8 +220,8 @@ def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
     import keras
 
     exported = keras.models.load_model(runs / "m" / "export" / "encoder_raw.keras")
-    ema = runs_module.load_run(runs, "m", "0.9")[1].encoder.get_weights()
-    raw = runs_module.load_run(runs, "m", "raw")[1].encoder.get_weights()
+    ema = run_models.load_run(runs, "m", "0.9")[1].encoder.get_weights()
+    raw = run_models.load_run(runs, "m", "raw")[1].encoder.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), ema))
     assert not all(np.array_equal(a, b) for a, b in zip(exported.get_weights(), raw))
 

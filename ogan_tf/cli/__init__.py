@@ -1,23 +1,22 @@
 """`ogan-tf`: argument parsing and one-line errors, over every layer.
 
-cli/train.py holds `train` and `samples`, cli/use.py the commands that use a
-trained model. The commands' modules import the layers below (Keras,
-TensorFlow) only when a command runs: `ogan-tf --help` and argument errors
-stay instant.
+cli/train.py holds the commands that train (`train`, `samples`, `claims`),
+cli/use.py a table of the commands that use a trained model, cli/view.py the
+page (`serve`) and `projector`, cli/common.py what their parsers share
+(--run and its one resolver). The commands'
+modules import the layers below (Keras, TensorFlow) only when a command
+runs: `ogan-tf --help` and argument errors stay instant.
 """
 
 import argparse
-import os
 import sys
 
-# Before TensorFlow loads: keep its C++ start-up chatter off the console.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+from ..errors import OganError, RunStopped  # no keras import: --help stays instant
+from . import train, use, view
+from .common import add_dirs
+from .quiet import quiet_tensorflow_start
 
-from ..errors import OganError, RunStopped  # noqa: E402  (no keras import: --help stays instant)
-from . import train, use  # noqa: E402
-from .common import add_dirs  # noqa: E402
-
-COMMANDS = {**train.COMMANDS, **use.COMMANDS}  # name -> handler(args)
+COMMANDS = {**train.COMMANDS, **use.COMMANDS, **view.COMMANDS}  # name -> handler(args)
 
 
 def parser():
@@ -25,6 +24,7 @@ def parser():
     sub = top.add_subparsers(dest="command", required=True)
     train.add_parsers(sub, add_dirs)
     use.add_parsers(sub, add_dirs)
+    view.add_parsers(sub, add_dirs)
     return top
 
 
@@ -42,6 +42,7 @@ def glue_list_values(argv):
 
 
 def main(argv=None):
+    quiet_tensorflow_start()  # before TensorFlow loads: our first line first
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(glue_list_values(argv))
     try:

@@ -1,4 +1,5 @@
-"""`ogan-tf train` and `ogan-tf samples`.
+"""The commands that train: `ogan-tf train`, `samples` (a run's grids) and
+`claims` (trains and evaluates the claims_* presets).
 
 train's override flags are made from the settings in config.py: one flag
 per setting that has flag=True, with its help text, its choices and a
@@ -8,7 +9,8 @@ parser for its type (booleans take --x, --no-x, or --x on|off).
 import argparse
 import types
 
-from ..config import DEFAULT_PRESET, SETTINGS, auto_or_boolean, resolve_data
+from ..config import DEFAULT_PRESET, SETTINGS, auto_or_boolean
+from ..data.choice import resolve_data
 from .common import add_model_source, run_of
 
 
@@ -106,6 +108,16 @@ def add_parsers(sub, add_dirs):
     samples = sub.add_parser("samples", help="write the three grids from a run")
     add_model_source(samples, samples=True)
 
+    claims = sub.add_parser("claims", help="train and evaluate the claims_* presets; "
+                                           "markdown table")
+    claims.add_argument("--steps", type=int, default=None,
+                        help="steps per preset (default: the presets' 2000)")
+    claims.add_argument("--images", type=int, default=1000,
+                        help="held-out images to evaluate on")
+    claims.add_argument("-o", "--output", default=None,
+                        help="the table's file (default: <runs-dir>/claims.md)")
+    add_dirs(claims)
+
 
 def run_train(args, log=print):
     # Here, not at the top: the training stack loads Keras (see cli/__init__.py).
@@ -133,4 +145,11 @@ def run_samples(args, log=print):
     write_samples(runs_dir, args.samples_dir, name, weights=args.weights, log=log)
 
 
-COMMANDS = {"train": run_train, "samples": run_samples}
+def run_claims(args, log=print):
+    from ..train.claims import run_claims as claims  # loads Keras (see cli/__init__.py)
+
+    claims(args.runs_dir, args.samples_dir, args.output, steps=args.steps, n=args.images,
+           log=log)
+
+
+COMMANDS = {"train": run_train, "samples": run_samples, "claims": run_claims}

@@ -1,6 +1,7 @@
 """A run directory ``runs/<run>/`` and nothing else: config.json,
-metrics.jsonl, checkpoints, EMA weight files, and loading a run's model with
-the weights a user asks for (``load_run``).
+metrics.jsonl, checkpoint and EMA weight files, which weights a user asks
+for. Plain files: no Keras here (writing a PNG from the CLI loads none);
+loading and saving a run's models is models.py, beside it.
 
 Checkpoints are whole ``.keras`` files of the OGAN model (weights of G and E,
 the z seed state, the optimizer's slots and step counter), named by step:
@@ -18,15 +19,8 @@ import shutil
 import time
 from pathlib import Path
 
-import keras
-import numpy as np
-
 from ..config import FIXED_FOR_RUN, Config
-from ..core.batchnorm import unsynchronized_batchnorm
-from ..core.finite import nonfinite_weights
-from ..core.model import OGAN
-from ..core.optimizer import RMSPROP_UPDATES
-from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
+from ..errors import CheckpointError, ConfigError
 from . import lock as run_lock
 from .files import atomic_write, append_line, file_size, write_text
 from .source import CONFIG_NAME, EXPORT_NAME
@@ -180,21 +174,15 @@ class RunDir:
         steps = self.checkpoint_steps()
         return self.checkpoint_path(steps[-1]) if steps else None
 
-    def save_checkpoint(self, model, step, keep, ema=None):
+    def write_checkpoint(self, step, keep, save, ema_saves=None):
         """Write the checkpoint for `step` atomically; keep the newest `keep`.
 
-        ema: a WeightEMA whose averages are written beside the checkpoint,
-        before it, so a checkpoint never exists without its EMA files.
-        Raises DivergedError, writing nothing, where a weight is not finite,
-        and DiskFullError (files.py) where the disk is full: then the
-        checkpoints before are intact and no file of this one is left.
+        save(tmp) writes the checkpoint file; ema_saves {decay: save(tmp)}
+        its EMA weight files, written before it, so a checkpoint never exists
+        without its EMA files. DiskFullError (files.py) where the disk is
+        full: then the checkpoints before are intact and no file of this one
+        is left. models.save_checkpoint writes a model with it.
         """
-        bad = nonfinite_weights(model)
-        if bad:
-            raise DivergedError(
-                f"the weights at step {step} hold NaN or infinite values ({', '.join(bad[:3])}"
-                f"{', ...' if len(bad) > 3 else ''}); checkpoint {step} was not written"
-            )
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         for stale in self.checkpoints.glob(".tmp-*"):  # left by a crash
             stale.unlink()
@@ -207,14 +195,11 @@ class RunDir:
                   + (latest.name if latest else "step 0"))
         written = []
         try:
-            for decay in ema.decays if ema else ():
+            for decay, save_ema in (ema_saves or {}).items():
                 written.append(ema_path(path, decay))
-                with ema.swapped_in(decay):
-                    atomic_write(written[-1], model.save_weights, suffix=EMA_SUFFIX,
-                                 expected_size=needed, advice=advice)
-            with unsynchronized_batchnorm([model.generator, model.encoder]):
-                atomic_write(path, lambda tmp: model.save(tmp), expected_size=needed,
+                atomic_write(written[-1], save_ema, suffix=EMA_SUFFIX, expected_size=needed,
                              advice=advice)
+            atomic_write(path, save, expected_size=needed, advice=advice)
         except BaseException:
             if not path.exists():  # no EMA file without its checkpoint
                 for done in written:
@@ -249,51 +234,6 @@ class RunDir:
         return target
 
 
-def load_checkpoint(path, config):
-    """Load an OGAN checkpoint and check it belongs to a run with `config`.
-
-    Raises CheckpointError with a one-line message (what is wrong, no
-    advice: the caller adds it) on a corrupt or foreign file; the file itself
-    is never modified.
-    """
-    try:
-        model = keras.models.load_model(path, safe_mode=True)
-    except Exception as err:  # keras raises many types for a bad zip/config
-        reason = first_line(err)
-        raise CheckpointError(f"checkpoint {path} is unreadable ({reason})") from None
-    if not isinstance(model, OGAN):
-        raise CheckpointError(
-            f"checkpoint {path} holds a {type(model).__name__}, not an ogan-tf OGAN model"
-        )
-    expected = {
-        "z_dim": config.z_dim,
-        "image shape": (config.resolution, config.resolution, 3),
-        "optimizer": RMSPROP_UPDATES[config.rmsprop_update].__name__,
-    }
-    # the RMSprop itself (under mixed_float16 inside a LossScaleOptimizer)
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
-    found = {
-        "z_dim": model.z_dim,
-        "image shape": tuple(model.encoder.input_shape[1:]),
-        "optimizer": type(optimizer).__name__,
-    }
-    if found != expected or model.optimizer is None:
-        raise CheckpointError(
-            f"checkpoint {path} does not match the run's config.json "
-            f"(found {found}, expected {expected})"
-        )
-    return model
-
-
-def load_ema_weights(model, path):
-    """Load an EMA weights file (see ema_weight_paths) into `model`."""
-    try:
-        model.load_weights(path)
-    except Exception as err:
-        reason = first_line(err)
-        raise CheckpointError(f"EMA weights {path} are unreadable ({reason})") from None
-
-
 def check_resumable(saved, requested_overrides):
     """Refuse overrides that would change a fixed setting of an existing run."""
     for key, value in requested_overrides.items():
@@ -306,12 +246,7 @@ def check_resumable(saved, requested_overrides):
             )
 
 
-# Loading a run for use -------------------------------------------------------
-def current_step(model):
-    """The step a model has trained to (its optimizer's iteration count)."""
-    return int(np.asarray(model.optimizer.iterations))
-
-
+# Which weights of a run ---------------------------------------------------------
 def parse_weights(config, weights="auto"):
     """Which weights `weights` names for a run with `config`: "raw" or an
     EMA decay (float). "auto" = the first EMA where the run keeps EMAs, else
@@ -331,32 +266,3 @@ def weights_label(config, weights="auto"):
     """"ema-0.999" or "raw": what `weights` picks for a run with `config`."""
     chosen = parse_weights(config, weights)
     return "raw" if chosen == "raw" else f"ema-{chosen:g}"
-
-
-def load_run(runs_dir, name, weights="auto"):
-    """(config, model, step) of run `name`'s latest checkpoint, G and E
-    holding the weights `weights` names (see parse_weights)."""
-    run_dir = RunDir(runs_dir, name)
-    if not run_dir.exists():
-        raise OganError(
-            f"no run {name!r} in {runs_dir}/; train it first (make train RUN={name})"
-        )
-    config = run_dir.read_config()
-    latest = run_dir.latest_checkpoint()
-    if latest is None:
-        raise OganError(f"run {name!r} has no checkpoint yet in {run_dir.checkpoints}")
-    chosen = parse_weights(config, weights)
-    try:
-        model = load_checkpoint(latest, config)
-        if chosen != "raw":
-            saved = ema_weight_paths(latest)
-            if chosen not in saved:
-                have = ", ".join(["raw", *(f"{d:g}" for d in saved)])
-                raise ConfigError(f"run {name!r} has no weights {weights!r}; it has: {have}")
-            load_ema_weights(model, saved[chosen])
-    except CheckpointError as err:
-        raise CheckpointError(
-            f"{err}; `ogan-tf train --run {name}` moves it aside and trains on from the "
-            "checkpoint before, or start over with --fresh"
-        ) from None
-    return config, model, current_step(model)

@@ -1,8 +1,9 @@
-"""Keras callbacks that turn a fit into a run: grids, checkpoints, metrics.
+"""The step-counting base of the run's Keras callbacks, and the small ones
+whose order does not matter: stopping at a step, the progress line. What a
+run does at each step's end, in order, is step_end.py.
 
 They count steps themselves (start step + batches seen) so that nothing
-reads a device value every step; metric values are read once per Keras
-epoch (``log_every`` steps), from the logs Keras already computed.
+reads a device value every step.
 """
 
 import time
@@ -63,104 +64,46 @@ class StopAtStep(StepCallback):
             self.model.stop_training = True
 
 
-class UpdateEMA(StepCallback):
-    """Folds the weights into their moving averages after every step.
+def progress_line(step, stop, steps_per_s):
+    """'step 300/10,500 (2.9%), 6.81 steps/s, 25 min left': the line each
+    log interval prints."""
+    left = (stop - step) / max(steps_per_s, 1e-9)
+    if left >= 3600:
+        told = f"{int(left // 3600)} h {int(left % 3600 // 60):02d} min"
+    elif left >= 60:
+        told = f"{int(left // 60)} min {int(left % 60):02d} s"
+    else:
+        told = f"{left:.0f} s"
+    return (f"step {step:,}/{stop:,} ({100 * step / max(stop, 1):.1f}%), "
+            f"{steps_per_s:.2f} steps/s, {told} left")
 
-    Comes first among the callbacks, so grids and checkpoints of a step see
-    that step's averages.
-    """
 
-    def __init__(self, ema, start_step):
+class LogProgress(StepCallback):
+    """Logs at each Keras epoch's end (every log interval) the step out of
+    the total, steps/s and the time left (progress_line). The rate is the
+    interval's own, timed on the host between epoch ends (no device sync);
+    in the first interval it starts at the end of the first step, whose time
+    holds the tracing and compiling. hint: words added to the first line
+    (the GPU set-up, when a GPU preset trains on a CPU)."""
+
+    def __init__(self, start_step, stop, log=print, hint=None):
         super().__init__(start_step)
-        self.ema = ema
+        self.stop, self.log, self.hint = stop, log, hint
+        self.mark = None  # (step, time) the next interval's rate counts from
 
     def on_step_end(self, step):
-        # JAX's fit keeps the weights outside the variables mid-epoch; the
-        # EMA reads the variables, so put this step's weights back first.
-        if keras.backend.backend() == "jax":
-            self.model.jax_state_sync()
-        self.ema.update(step)
-
-
-class EveryNSteps(StepCallback):
-    """Calls action(model, step) every `every` steps and at the last step
-    (the grids and the checkpoints); never once `guard` (a faults.RunGuard,
-    earlier in the list) has seen the run diverge."""
-
-    def __init__(self, action, start_step, every, last_step, guard=None):
-        super().__init__(start_step)
-        self.action = action
-        self.every = every
-        self.last_step = last_step
-        self.guard = guard
-
-    def on_step_end(self, step):
-        if self.guard is not None and self.guard.diverged:
-            return
-        if step % self.every == 0 or step == self.last_step:
-            self.action(self.model, step)
-
-
-class MetricsLogger(StepCallback):
-    """Appends one metrics.jsonl row per Keras epoch: the epoch's means."""
-
-    def __init__(self, run_dir, start_step, extra=None):
-        super().__init__(start_step)
-        self.run_dir = run_dir
-        self.extra = extra  # a callable -> dict of more fields (the data counters)
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_start = (self.step, time.perf_counter())
+        if self.mark is None:
+            self.mark = (step, time.perf_counter())
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
-        first_step, started = self.epoch_start
-        seconds = time.perf_counter() - started
-        row = {"step": self.step, "time": round(time.time(), 3)}
-        row.update({k: float(v) for k, v in (logs or {}).items()})
-        row["steps_per_s"] = round((self.step - first_step) / max(seconds, 1e-9), 3)
-        if self.extra is not None:
-            row.update(self.extra())
-        self.run_dir.append_metrics(row)
-
-
-class LogChanges(keras.callbacks.Callback):
-    """Logs counters (a callable -> dict) at an epoch's end when they changed:
-    the images the input pipeline skipped or upscaled."""
-
-    def __init__(self, counts, log=print, prefix="data: "):
-        super().__init__()
-        self.counts, self.log, self.prefix = counts, log, prefix
-        self.last = counts()
-
-    def on_epoch_end(self, epoch, logs=None):
-        now = self.counts()
-        if now != self.last:
-            # a new line: Keras' progress bar has not ended its line yet
-            self.log("\n" + self.prefix + ", ".join(f"{k} {v}" for k, v in now.items()))
-            self.last = now
-
-
-class LogEstimate(StepCallback):
-    """Logs once, at the end of the first epoch, how long the remaining
-    steps will take: the rate of the steps after the first (whose time holds
-    the tracing and compiling of the step)."""
-
-    def __init__(self, start_step, stop, describe, log=print):
-        super().__init__(start_step)
-        self.stop, self.describe, self.log = stop, describe, log
-        self.first = None  # (step, time) once the first step is done
-        self.done = False
-
-    def on_step_end(self, step):
-        if self.first is None:
-            self.first = (step, time.perf_counter())
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)
-        if self.done or self.first is None or self.step == self.first[0]:
+        if self.mark is None or self.step == self.mark[0]:
             return
-        step, began = self.first
-        rate = (self.step - step) / max(time.perf_counter() - began, 1e-9)
-        self.log("\n" + self.describe(rate, self.stop - self.step))
-        self.done = True
+        now = time.perf_counter()
+        rate = (self.step - self.mark[0]) / max(now - self.mark[1], 1e-9)
+        line = progress_line(self.step, self.stop, rate)
+        if self.hint:
+            line, self.hint = f"{line}; {self.hint}", None
+        # a new line: Keras' progress bar has not ended its line yet
+        self.log("\n" + line)
+        self.mark = (self.step, now)

@@ -12,6 +12,8 @@ without FID (the InceptionV3 weights need a download) and summarised in a
 markdown table.
 """
 
+from pathlib import Path
+
 from ..data.sources import open_source
 from ..runs import RunDir, write_text
 from ..use import evaluation, metrics
@@ -52,7 +54,10 @@ def reference_row(runs_dir, n):
 
 def run_claims(runs_dir, samples_dir, out, steps=None, n=1000, presets=None, log=print,
                verbose="auto"):
-    """Train and evaluate each claims preset; write the table to `out`."""
+    """Train and evaluate each claims preset; write the table to `out`
+    (None: <runs_dir>/claims.md)."""
+    out = Path(runs_dir) / "claims.md" if out is None else Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for preset, label in CLAIMS:
         if presets and preset not in presets:

@@ -4,11 +4,11 @@
   job) ask the fit to stop after the step in flight; training.train then
   writes that step's checkpoint and exits with 128 + the signal. Further
   signals are ignored, with a message, until the checkpoint is written.
-- RunGuard: a callback on every worker that stops the fit when the loss or
-  the weights stop being finite. The loss is read where Keras already made it
-  a number (the end of each Keras epoch, log_every steps); the weights with
-  one reduction before a checkpoint, grid or evaluation would be written from
-  them. No device value is read per step. Under several workers it also makes
+- RunGuard: asked at every step's end on every worker (step_end.py); stops
+  the fit when the loss or the weights stop being finite. The loss is read
+  where Keras already made it a number (the end of each Keras epoch,
+  log_every steps); the weights with one reduction before a checkpoint, grid
+  or evaluation would be written from them. No device value is read per step. Under several workers it also makes
   them agree, at each epoch's end, to stop together when one was signalled.
 """
 
@@ -17,7 +17,6 @@ import os
 import signal
 import threading
 
-from .callbacks import StepCallback
 from ..core.finite import nonfinite_weights
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -90,17 +89,17 @@ class StopSignals:
         self.busy = what
 
 
-class RunGuard(StepCallback):
+class RunGuard:
     """Stops the fit on a non-finite loss or weights, and on a stop request
-    (see the module doc). Sits before the callbacks that write files, which
-    skip their writes once `diverged` is set.
+    (see the module doc). The run's step end (step_end.StepEnd) asks it
+    after the EMA update and before any write; the writes are skipped once
+    `diverged` is set.
 
     check_every: the intervals (in steps) of those writes; the weights are
     checked at their steps and at `last_step`.
     """
 
-    def __init__(self, start_step, check_every, last_step, stop, placement):
-        super().__init__(start_step)
+    def __init__(self, check_every, last_step, stop, placement):
         self.check_every = [every for every in check_every if every]
         self.last_step = last_step
         self.stop = stop  # a StopSignals
@@ -108,22 +107,23 @@ class RunGuard(StepCallback):
         self.diverged = None  # (step, what) once seen
         self.stopped_by_other = False  # another worker was signalled
 
-    def on_train_begin(self, logs=None):
+    def at_train_begin(self, model):
         if self.stop.requested:  # a signal before the first step
-            self.model.stop_training = True
+            model.stop_training = True
 
-    def on_step_end(self, step):
+    def check_weights(self, model, step):
+        """At a step that writes (and the last): one reduction over the weights."""
         if self.diverged is None and (
                 step == self.last_step or any(step % every == 0 for every in self.check_every)):
-            bad = nonfinite_weights(self.model)
+            bad = nonfinite_weights(model)
             if bad:
                 listed = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
-                self._diverge(step, f"the weights hold NaN or infinite values ({listed})")
+                self._diverge(model, step, f"the weights hold NaN or infinite values ({listed})")
 
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)  # StepCallback: ends the epoch's last step
+    def check_logs(self, model, step, logs):
+        """At a Keras epoch's end: the logs Keras already made numbers."""
         bad = {}
-        for key, value in (logs or {}).items():
+        for key, value in logs.items():
             try:
                 number = float(value)
             except (TypeError, ValueError):
@@ -132,16 +132,20 @@ class RunGuard(StepCallback):
                 bad[key] = number
         if bad:
             what = (", ".join(f"{k} {v}" for k, v in bad.items())
-                    + f" in the Keras epoch ending at step {self.step}")
+                    + f" in the Keras epoch ending at step {step}")
             if self.diverged is None:
-                self._diverge(self.step, what)
-            elif self.diverged[0] == self.step:  # the weights were checked first
-                self.diverged = (self.step, f"{self.diverged[1]}, and {what}")
-        if self.placement.workers > 1 and not self.model.stop_training:
+                self._diverge(model, step, what)
+            elif self.diverged[0] == step:  # the weights were checked first
+                self.diverged = (step, f"{self.diverged[1]}, and {what}")
+
+    def agree(self, model):
+        """At a Keras epoch's end on every worker: stop all of them together
+        where one was signalled (a collective: every worker calls it)."""
+        if self.placement.workers > 1 and not model.stop_training:
             if self.placement.any_worker(self.stop.requested):
                 self.stopped_by_other = not self.stop.requested
-                self.model.stop_training = True
+                model.stop_training = True
 
-    def _diverge(self, step, what):
+    def _diverge(self, model, step, what):
         self.diverged = (step, what)
-        self.model.stop_training = True
+        model.stop_training = True

@@ -1,62 +1,50 @@
-"""Optional monitors of a fit (off by default): evaluation and TensorBoard.
+"""Optional monitors of a run (off by default): evaluation and TensorBoard.
 
 ``eval_every`` steps > 0 runs use.metrics.evaluate into metrics.jsonl (rows
 with ``"event": "eval"``, as `ogan-tf evaluate`); ``tensorboard = true``
-writes every metrics row as scalars, and the sample grids as images, to
-``runs/<run>/tensorboard/`` at the global step.
+writes every metrics row as scalars, and the sample grids as images (from
+memory), to ``runs/<run>/tensorboard/`` at the global step. The run's step
+end (step_end.py) calls them, in its written order.
 """
 
-import contextlib
-
-import imageio.v3 as iio
-
-from ..runs import weights_label
 from ..use import metrics
 from ..use.evaluation import eval_row
-from .callbacks import StepCallback
+from ..use.fid import fid_plan
+from ..use.grids import png_bytes
+from .hardware import accelerators
 
 
-class EvaluateEvery(StepCallback):
-    """Runs metrics.evaluate every `every` steps (and at the last step) into
-    metrics.jsonl, with the weights the grids use (`weights()` a context)."""
+class Evaluator:
+    """metrics.evaluate of a run's model into metrics.jsonl, with the
+    weights the grids use (`weights()` a context, `label` their name)."""
 
-    def __init__(self, config, run_dir, start_step, every, last_step, weights, label):
-        super().__init__(start_step)
+    def __init__(self, config, run_dir, weights, label):
         self.config, self.run_dir = config, run_dir
-        self.every, self.last_step = every, last_step
         self.weights, self.label = weights, label
-        self.writer = None  # a TensorBoardWriter, when there is one
-        self.guard = None  # a faults.RunGuard, when there is one
-        # Built once, now: a missing weights file stops the run before step 1,
-        # and no evaluation builds InceptionV3 again.
-        self.feature_model = metrics.inception_model() if config.eval_fid else None
+        # Built once, now: a missing network file stops the run before step 1,
+        # and no evaluation builds the network again (the reference
+        # statistics are cached beside the data or in the runs folder).
+        self.fid = fid_plan(runs_dir=run_dir.path.parent, accelerator=bool(accelerators())) \
+            if config.eval_fid else None
 
-    def on_step_end(self, step):
-        if step % self.every and step != self.last_step:
-            return
-        if self.guard is not None and self.guard.diverged:
-            return  # nothing is computed from non-finite weights
+    def evaluate(self, model, step):
+        """Evaluate `model` at `step`, append the row; returns the row."""
         with self.weights():
-            figures = metrics.evaluate(self.model.generator, self.model.encoder, self.config,
-                                       n=self.config.eval_images, fid=self.config.eval_fid,
-                                       feature_model=self.feature_model)
+            figures = metrics.evaluate(model.generator, model.encoder, self.config,
+                                       n=self.config.eval_images, fid=self.fid)
         row = eval_row(step, self.label, figures)
         self.run_dir.append_metrics(row)
-        if self.writer:
-            self.writer.scalars(step, row, prefix="eval/")
+        return row
 
 
-class TensorBoardWriter(StepCallback):
-    """Each Keras epoch's logs as scalars at the global step, and the grid
-    PNGs written at a step (by the grid callback, earlier in the list) as
-    images.
+class TensorBoardWriter:
+    """Scalars and grid images at the global step.
 
     Written with tf.summary.write and the scalars/images plugins' metadata,
     so training needs no tensorboard package (viewing them does).
     """
 
-    def __init__(self, log_dir, start_step, grids_dir, sample_every, last_step):
-        super().__init__(start_step)
+    def __init__(self, log_dir):
         import tensorflow as tf
         from tensorflow.core.framework import summary_pb2
 
@@ -68,9 +56,9 @@ class TensorBoardWriter(StepCallback):
         self.tf = tf
         self.metadata = {"scalars": plugin("scalars"), "images": plugin("images")}
         self.summary = tf.summary.create_file_writer(str(log_dir))
-        self.grids_dir, self.sample_every, self.last_step = grids_dir, sample_every, last_step
 
     def scalars(self, step, row, prefix="train/"):
+        """The numbers of a metrics row (not its step and time)."""
         with self.summary.as_default():
             for key, value in row.items():
                 if isinstance(value, (int, float)) and key not in ("step", "time"):
@@ -78,37 +66,13 @@ class TensorBoardWriter(StepCallback):
                                           step=step, metadata=self.metadata["scalars"])
         self.summary.flush()
 
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch, logs)  # StepCallback: ends the epoch's last step
-        self.scalars(self.step, {k: float(v) for k, v in (logs or {}).items()})
-
-    def on_step_end(self, step):
-        if step % self.sample_every and step != self.last_step:
-            return
+    def images(self, step, grids):
+        """{kind: uint8 grid} as images grids/<kind>."""
         with self.summary.as_default():
-            for path in sorted(self.grids_dir.glob(f"*_step{step:07d}.png")):
-                kind = path.name.split("_step")[0]
-                height, width = iio.imread(path).shape[:2]
+            for kind, image in grids.items():
+                height, width = image.shape[:2]
                 # The images plugin's format: [width, height, PNG bytes...] as strings
-                value = self.tf.constant([str(width), str(height), path.read_bytes()])
+                value = self.tf.constant([str(width), str(height), png_bytes(image)])
                 self.tf.summary.write("grids/" + kind, value, step=step,
                                       metadata=self.metadata["images"])
         self.summary.flush()
-
-
-def training_monitors(run, start, stop, grids_dir, weights, guard=None):
-    """The optional callbacks for `run` (after the grid callback in the list);
-    guard: the run's faults.RunGuard (no evaluation once it saw a divergence)."""
-    config, out = run.config, []
-    writer = None
-    if config.tensorboard:
-        writer = TensorBoardWriter(run.dir.path / "tensorboard", start, grids_dir,
-                                   config.sample_every, stop)
-        out.append(writer)
-    if config.eval_every:
-        evaluator = EvaluateEvery(config, run.dir, start, config.eval_every, stop,
-                                  weights or contextlib.nullcontext,
-                                  weights_label(config, "auto"))
-        evaluator.writer, evaluator.guard = writer, guard
-        out.append(evaluator)
-    return out

@@ -1,11 +1,11 @@
-"""Wires one training run: config -> data -> OGAN.fit -> callbacks -> files.
+"""Wires one training run: config -> data -> OGAN.fit -> step end -> files.
 
 ``start_run`` decides between a new run and resuming the latest checkpoint;
-``train`` runs Keras' fit for the remaining steps with the callbacks that
-write grids, checkpoints and metrics.
+``train`` runs Keras' fit for the remaining steps with the run's one
+step-end callback (step_end.py: EMA, finiteness, metrics, grids, checkpoint,
+evaluation, TensorBoard, in that order).
 """
 
-import contextlib
 import math
 import time
 from pathlib import Path
@@ -14,122 +14,22 @@ from pathlib import Path
 import keras
 
 from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
-from ..core.ema import WeightEMA
-from ..core.batchnorm import set_synchronized_batchnorm
-from ..core.model import OGAN
-from ..core.optimizer import make_optimizer
-from ..core.networks import build_encoder, build_generator
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source
-from ..errors import (
-    CheckpointError, ConfigError, DataError, DiskFullError, DivergedError, OganError, RunStopped,
-)
-from ..runs import (
-    RunDir, check_resumable, current_step, ema_path, ema_weight_paths, load_checkpoint,
-    load_ema_weights,
-)
+from ..errors import CheckpointError, DataError, DivergedError, OganError, RunStopped
+from ..runs import RunDir, check_resumable, ema_path, ema_weight_paths, weights_label
+from ..runs import models as run_models
+from ..runs.models import current_step, load_checkpoint
 from ..use.export import export_run
 from ..use.grids import sample_grids
 from . import distribute, hardware
-from .callbacks import (
-    EveryNSteps, LogChanges, LogEstimate, MetricsLogger, StopAtStep, UpdateEMA,
+from .building import (
+    build_model, check_backend_options, make_ema, restore_ema, set_speed_options,
 )
+from .callbacks import LogProgress, StopAtStep
 from .faults import RunGuard, StopSignals
-from .monitors import training_monitors
-
-
-def build_model(config):
-    """A new, compiled OGAN for `config` (the author's RMSprop)."""
-    args = (config.resolution, config.z_dim, config.variant, config.channels)
-    with dtype_policy(config.precision):  # G and E keep it, also in saved files
-        generator = build_generator(*args)
-        encoder = build_encoder(*args, norm=config.encoder_norm)
-    model = OGAN(
-        generator,
-        encoder,
-        rho_weight=config.rho_weight,
-        qp_weight=config.qp_weight,
-        seed=config.seed,
-        gan_loss=config.gan_loss,
-        encoder_term=config.encoder_term,
-    )
-    model.compile(
-        optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision,
-                                 config.rmsprop_update)
-    )
-    # Slots exist from step 0, so any checkpoint restores the full optimizer.
-    model.optimizer.build(model.trainable_variables)
-    return set_speed_options(model, config)
-
-
-@contextlib.contextmanager
-def dtype_policy(name):
-    """Layers built inside use the Keras dtype policy `name`."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
-
-
-def set_speed_options(model, config):
-    """Apply the settings that may change on resume and are not saved in the
-    model: fused_step, XLA and synchronized BatchNorm."""
-    check_backend_options(config)
-    model.fused_step = fused_step_on(config)
-    jit_compile = hardware.xla_on(config)
-    if jit_compile != "auto":  # "auto": as compile() resolved it
-        model.jit_compile = bool(jit_compile)
-    set_synchronized_batchnorm([model.generator, model.encoder], config.sync_batchnorm)
-    return model
-
-
-def fused_step_on(config):
-    """Whether the train step is the fused one: fused_step on, or auto with
-    a backend that has it (TensorFlow, JAX)."""
-    if config.fused_step == "auto":
-        return keras.backend.backend() in ("tensorflow", "jax")
-    return bool(config.fused_step)
-
-
-def check_backend_options(config):
-    """ConfigError where a setting needs another Keras backend."""
-    if config.fused_step is True and keras.backend.backend() not in ("tensorflow", "jax"):
-        raise ConfigError(
-            f"fused_step needs the TensorFlow or JAX backend (KERAS_BACKEND is "
-            f"{keras.backend.backend()!r}); drop --fused-step"
-        )
-
-
-def make_ema(config, model):
-    """The run's weight EMAs (None where config.ema_decays is empty)."""
-    return WeightEMA.of_model(model, config.ema_decays) if config.ema_decays else None
-
-
-def restore_ema(ema, model, ckpt_path):
-    """Fill `ema`'s averages from the files saved beside `ckpt_path`."""
-    saved = ema_weight_paths(ckpt_path)
-    raw = [v.numpy() for v in ema.variables]
-    try:
-        for decay in ema.decays:
-            if decay not in saved:
-                raise CheckpointError(
-                    f"checkpoint {ckpt_path} has no EMA weights for decay {decay:g} "
-                    f"(expected {ema_path(ckpt_path, decay).name} beside it); "
-                    "restore that file, or start over with --fresh"
-                )
-            load_ema_weights(model, saved[decay])
-            ema.set_values(decay, [v.numpy() for v in ema.variables])
-    finally:
-        for variable, value in zip(ema.variables, raw):
-            variable.assign(value)
-
-
-def ema_or_raw(ema):
-    """Context in which the model holds the weights grids are drawn with:
-    the first EMA where the run keeps them (as the author), else the raw."""
-    return ema.swapped_in(ema.decays[0]) if ema else contextlib.nullcontext()
+from .monitors import Evaluator, TensorBoardWriter
+from .step_end import StepEnd, Writes, ema_or_raw
 
 
 class Run:
@@ -168,42 +68,8 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     where another trainer holds it); train() gives it up when it ends.
     """
     run_dir = RunDir(runs_dir, name)
-    latest = None if fresh else run_dir.latest_checkpoint()
-    if latest is None:
-        config = load_preset(preset or DEFAULT_PRESET, **overrides)
-        open_source(config)  # all checks before any file is touched
-        check_backend_options(config)
-        placement = distribute.place(config)
-        # The run's seed also fixes the initial weights (same on every worker).
-        keras.utils.set_random_seed(config.seed)
-        if not placement.is_chief:  # only the chief touches the run's files
-            with placement.scope():
-                model = build_model(config)
-            return Run(run_dir, config, model, 0, placement=placement)
-        lock = run_dir.lock(log)
-        try:
-            if fresh and any(p.name != "lock" for p in run_dir.path.iterdir()):
-                moved = [run_dir.archive()]
-                lock.moved(moved[0])
-                lock.release()  # the old run's lock, moved with it
-                lock = run_dir.lock(log)
-                samples = Path(samples_dir) / name
-                if samples.exists():
-                    moved.append(samples.rename(samples.with_name(moved[0].name)))
-                log("--fresh: moved the old run aside to " + ", ".join(map(str, moved)))
-            elif run_dir.metrics_path.exists() or run_dir.config_path.exists():
-                log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
-                run_dir.truncate_metrics(0)
-            run_dir.remove_temporaries()
-            run_dir.write_config(config)
-            with placement.scope():
-                model = build_model(config)
-        except BaseException:
-            lock.release()
-            raise
-        return Run(run_dir, config, model, 0, ema=make_ema(config, model), placement=placement,
-                   lock=lock)
-
+    if fresh or run_dir.latest_checkpoint() is None:
+        return _new_run(run_dir, samples_dir, preset, overrides, fresh, log)
     saved = run_dir.read_config()
     check_resumable(saved, {"preset": preset, **overrides})
     config = saved.replace(
@@ -228,6 +94,43 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
         log(f"resuming run {name!r} from step {step} ({path}); "
             "pass --fresh (make train FRESH=1) to start over")
     return Run(run_dir, config, model, step, resumed_from=path, ema=ema, placement=placement,
+               lock=lock)
+
+
+def _new_run(run_dir, samples_dir, preset, overrides, fresh, log):
+    """start_run for a run with no checkpoint (or --fresh): from `preset`."""
+    config = load_preset(preset or DEFAULT_PRESET, **overrides)
+    open_source(config)  # all checks before any file is touched
+    check_backend_options(config)
+    placement = distribute.place(config)
+    # The run's seed also fixes the initial weights (same on every worker).
+    keras.utils.set_random_seed(config.seed)
+    if not placement.is_chief:  # only the chief touches the run's files
+        with placement.scope():
+            model = build_model(config)
+        return Run(run_dir, config, model, 0, placement=placement)
+    lock = run_dir.lock(log)
+    try:
+        if fresh and any(p.name != "lock" for p in run_dir.path.iterdir()):
+            moved = [run_dir.archive()]
+            lock.moved(moved[0])
+            lock.release()  # the old run's lock, moved with it
+            lock = run_dir.lock(log)
+            samples = Path(samples_dir) / run_dir.name
+            if samples.exists():
+                moved.append(samples.rename(samples.with_name(moved[0].name)))
+            log("--fresh: moved the old run aside to " + ", ".join(map(str, moved)))
+        elif run_dir.metrics_path.exists() or run_dir.config_path.exists():
+            log(f"{run_dir.path} has no checkpoint yet: starting it from step 0")
+            run_dir.truncate_metrics(0)
+        run_dir.remove_temporaries()
+        run_dir.write_config(config)
+        with placement.scope():
+            model = build_model(config)
+    except BaseException:
+        lock.release()
+        raise
+    return Run(run_dir, config, model, 0, ema=make_ema(config, model), placement=placement,
                lock=lock)
 
 
@@ -320,14 +223,13 @@ def _train(run, samples_dir, signals, log, verbose, extra_callbacks):
     )
     start, stop = run.start_step, config.steps
     chief = placement.is_chief
-    # Before the callbacks that write: they skip their writes once it saw NaN.
-    guard = RunGuard(start, (config.checkpoint_every, config.sample_every, config.eval_every),
-                     stop, signals, placement)
-    callbacks = _chief_callbacks(run, samples_dir, stats, log, guard) if chief else [guard]
+    end = step_end(run, samples_dir, stats, signals, log)
+    guard, callbacks = end.guard, [end]
     for line in hardware.warnings(config) if chief else []:
         log(line)
-    if chief and hardware.gpu_setting_on_cpu(config):  # how long it will take, in words
-        callbacks.append(LogEstimate(start, stop, hardware.estimate_line, log))
+    if chief:  # step, steps/s and the time left at each log interval
+        hint = hardware.gpu_hint() if hardware.gpu_setting_on_cpu(config) else None
+        callbacks.append(LogProgress(start, stop, log, hint))
     log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
         f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
         f"batch {config.batch_size}, steps {start} -> {stop} "
@@ -355,10 +257,17 @@ def _train(run, samples_dir, signals, log, verbose, extra_callbacks):
         log(f"worker {placement.worker}: done, {stop - start} steps in {seconds:.0f} s; "
             "the chief wrote the run's files")
         return None
+    return _finish(run, samples_dir, signals, stop - start, seconds, log)
+
+
+def _finish(run, samples_dir, signals, steps, seconds, log):
+    """The chief after the last step: the summary line, the export; the
+    last metrics row (RunStopped where a signal came during the last step)."""
+    config, stop = run.config, run.config.steps
     rows = run.dir.read_metrics()
     last = rows[-1] if rows else {}
-    log(f"done: {stop - start} steps in {seconds:.0f} s "
-        f"({(stop - start) / seconds:.2f} steps/s incl. grids and checkpoints); "
+    log(f"done: {steps} steps in {seconds:.0f} s "
+        f"({steps / seconds:.2f} steps/s incl. grids and checkpoints); "
         f"z_corr {last.get('z_corr', float('nan')):.3f}; "
         f"grids in {Path(samples_dir) / run.dir.name}, checkpoints in {run.dir.checkpoints}")
     skipped = ""
@@ -391,8 +300,8 @@ def _save_and_stop(run, signals, step):
     if step not in run.dir.checkpoint_steps():
         signals.doing(f"writing the checkpoint of step {step}")
         try:
-            path = run.dir.save_checkpoint(run.model, step, run.config.keep_checkpoints,
-                                           run.ema)
+            path = run_models.save_checkpoint(run.dir, run.model, step,
+                                              run.config.keep_checkpoints, run.ema)
         except DivergedError:
             raise diverged_error(run, step, "the weights hold NaN or infinite values") from None
     raise RunStopped(
@@ -416,32 +325,21 @@ def diverged_error(run, step, what):
                          f"saved; {resume}")
 
 
-def _chief_callbacks(run, samples_dir, stats, log, guard):
-    """The callbacks that write the run's files (the chief's alone): EMA
-    update, the guard, metrics, grids, checkpoints, evaluation, TensorBoard."""
+def step_end(run, samples_dir, stats, signals, log=print):
+    """The run's one step-end callback (step_end.py): its guard on every
+    worker, and on the chief what it writes (grids, checkpoints, metrics,
+    evaluation, TensorBoard)."""
     config, ema = run.config, run.ema
-    start, stop = run.start_step, config.steps
-    grid_writer = sample_grids(config, samples_dir, run.dir.name)
-
-    def write_grids(model, step):
-        try:
-            with ema_or_raw(ema):
-                grid_writer.write(model.generator, model.encoder, step)
-        except DiskFullError as err:  # grids can wait; a checkpoint stops the run
-            log(f"\nwarning: the grids of step {step} are skipped: {err}")
-
-    callbacks = [
-        *([UpdateEMA(ema, start)] if ema else []),  # first: later ones see this step's EMA
-        guard,
-        MetricsLogger(run.dir, start, extra=stats.row),
-        LogChanges(stats.row, log),
-        EveryNSteps(write_grids, start, config.sample_every, stop, guard),
-        EveryNSteps(
-            lambda model, step: run.dir.save_checkpoint(
-                model, step, config.keep_checkpoints, ema
-            ),
-            start, config.checkpoint_every, stop, guard,
-        ),
-    ]
-    return callbacks + training_monitors(run, start, stop, grid_writer.out_dir,
-                                         lambda: ema_or_raw(ema), guard)
+    guard = RunGuard((config.checkpoint_every, config.sample_every, config.eval_every),
+                     config.steps, signals, run.placement)
+    writes = None
+    if run.placement.is_chief:
+        evaluator = board = None
+        if config.eval_every:
+            evaluator = Evaluator(config, run.dir, lambda: ema_or_raw(ema),
+                                  weights_label(config, "auto"))
+        if config.tensorboard:
+            board = TensorBoardWriter(run.dir.path / "tensorboard")
+        writes = Writes(run.dir, config, ema, sample_grids(config, samples_dir, run.dir.name),
+                        stats.row, log, evaluator, board)
+    return StepEnd(run.start_step, config.steps, guard, writes)

@@ -28,76 +28,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ..data import images as pixels
 from ..errors import OganError, first_line
-from ..runs import load_run, weights_label
+from ..runs import weights_label
+from ..runs.models import load_run
 from ..runs.source import is_run_folder, resolve
 from . import inference
+from .images import ImageError, load_images, read_image  # noqa: F401  (api.load_images, ...)
 from .latent import files as latent_files
 from .latent import fit, similarity
-
-
-class ImageError(OganError):
-    """Images that cannot be used (none readable, wrong channels or dtype)."""
-
-
-# Images --------------------------------------------------------------------
-def fit_to(image, resolution, crop_max=0):
-    """A uint8 (H, W, 3) array -> (res, res, 3): the training pipeline's square
-    centre crop and antialiased bilinear resize (data.images.load_array)."""
-    if image.shape[:2] == (resolution, resolution):
-        return image
-    return pixels.load_array(image, resolution, crop_max)[0]
-
-
-def read_image(path, resolution, crop_max=0):
-    """A file as the training pipeline reads it (data.images.load: any Pillow
-    mode converted to RGB as the author's imread(mode="RGB"), centre crop,
-    resize); ImageError saying why not."""
-    try:
-        data = Path(path).read_bytes()
-        return pixels.load(data, resolution, crop_max)[0]
-    except (OSError, pixels.BadImage) as err:
-        raise ImageError(f"{path} is unreadable ({first_line(err)})") from None
-
-
-def _check_array(array, what):
-    if array.dtype != np.uint8:
-        raise ImageError(f"{what} has dtype {array.dtype}; pass uint8 RGB images in [0, 255]")
-    if array.ndim not in (3, 4) or array.shape[-1] != 3:
-        raise ImageError(
-            f"{what} has shape {array.shape}; pass RGB images, (n, H, W, 3) or (H, W, 3)"
-        )
-    return array[None] if array.ndim == 3 else array
-
-
-def load_images(items, resolution, log=print, crop_max=0):
-    """(uint8 (n, res, res, 3), names) from arrays and/or paths (see the module doc).
-
-    Unreadable files are skipped with a log line; ImageError if nothing is
-    left, or for a bad array. crop_max: as Config.crop_max (0 = min(h, w)).
-    """
-    if isinstance(items, (str, Path, np.ndarray)):
-        items = [items]
-    images, names, skipped = [], [], []
-    for i, item in enumerate(items):
-        if isinstance(item, np.ndarray):
-            for j, image in enumerate(_check_array(item, f"array {i}")):
-                images.append(fit_to(image, resolution, crop_max))
-                names.append(f"array {i}[{j}]")
-            continue
-        try:
-            images.append(read_image(item, resolution, crop_max))
-            names.append(str(item))
-        except ImageError as err:
-            skipped.append(str(err))
-            log(f"skipped {err}")
-    if not images:
-        raise ImageError(
-            "no usable image" + (f" ({len(skipped)} skipped: {skipped[0]}"
-                                 + (", ..." if len(skipped) > 1 else "") + ")" if skipped else "")
-        )
-    return np.stack(images), names
 
 
 # The model -------------------------------------------------------------------
@@ -263,13 +201,14 @@ class OganModel:
         info = {"kind": "direction", "attribute": attribute, **self.about(), **source, **stats}
         return latent_files.Direction(vector, info)
 
-    def direction_vector(self, direction):
+    def direction_vector(self, direction, row=None):
         """A unit (z_dim,) vector from a Direction, a direction file or an
-        array; a direction found on another run or step is used with a note."""
+        array; a direction found on another run or step is used with a note.
+        row: which row of a file of (k, z_dim) directions (GANSpace)."""
         if isinstance(direction, latent_files.Direction):
             vector, info = direction.vector, direction.info
         elif isinstance(direction, (str, Path)):
-            vector, info = latent_files.load_direction(direction, self.z_dim)
+            vector, info = latent_files.load_direction(direction, self.z_dim, row)
         else:
             vector, info = np.asarray(direction, np.float32), {}
         if vector.shape != (self.z_dim,):
@@ -283,13 +222,14 @@ class OganModel:
                      f"{found[1]}; this model is run {here[0]!r} step {here[1]}")
         return fit.unit(vector).astype(np.float32)
 
-    def edit(self, images, direction, amounts, scale=None, orthogonal_to=()):
+    def edit(self, images, direction, amounts, scale=None, orthogonal_to=(), row=None):
         """G(s N(E(x)) + a d) for each image x and amount a: uint8
         (n, len(amounts), res, res, 3). direction d: a Direction, a direction
-        file or a (z_dim,) vector (made unit length); orthogonal_to: other
-        directions whose components are removed from d first (conditional
-        editing: the others' read-outs stay as they are)."""
-        d = self.direction_vector(direction)
+        file (row: which of its rows, for a (k, z_dim) file) or a (z_dim,)
+        vector (made unit length); orthogonal_to: other directions whose
+        components are removed from d first (conditional editing: the
+        others' read-outs stay as they are)."""
+        d = self.direction_vector(direction, row)
         if orthogonal_to:
             d = fit.orthogonalize(d, [self.direction_vector(o) for o in orthogonal_to])
         amounts = np.atleast_1d(np.asarray(amounts, np.float32))
@@ -343,9 +283,11 @@ class OganModel:
                 return similarity.Index(*cached, folder=str(folder))
         codes, kept = self.encode_files(paths)
         names = [paths[i] for i in kept]
-        if path is not None:
-            latent_files.write_cache(path, key, codes, names)
-            self.log(f"encoded {len(names)} image(s) of {folder}; cached in {path}")
+        if path is not None:  # the codes first: a cache that cannot be written loses nothing
+            failed = latent_files.write_cache(path, key, codes, names)
+            self.log(f"encoded {len(names)} image(s) of {folder}; "
+                     + (f"cached in {path}" if failed is None else
+                        f"warning: not cached ({failed}); the codes are used all the same"))
         return similarity.Index(codes, names, folder=str(folder))
 
     def neighbours(self, queries, index, k=8, query_names=None):

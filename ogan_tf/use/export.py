@@ -11,7 +11,7 @@
                        (model.export), for TF Serving / tf.saved_model.load
   info.json            run, step, weights (EMA or raw), resolution, z_dim,
                        recon_scale and the input/output conventions
-EMA weights are used where the run keeps them (runs.load_run's "auto").
+EMA weights are used where the run keeps them (runs.models.load_run's "auto").
 
 The exported models are built from built-in layers only (no Lambda, no
 custom objects): Rescaling turns uint8 into the training range [-1, 1], and
@@ -32,8 +32,9 @@ import keras
 from keras import layers
 
 from ..data.images import PIXEL_HALF
-from ..runs import RunDir, export_temporary_names, load_run, weights_label
+from ..runs import RunDir, export_temporary_names, weights_label
 from ..runs.files import disk_full_error, file_size, fsync_dir, fsync_tree, is_disk_full
+from ..runs.models import load_run
 from ..runs.source import EXPORT_MODELS
 
 # N()'s epsilon: var + 1e-24 under the square root is losses.standardize's

@@ -13,8 +13,22 @@ import imageio.v3 as iio
 import numpy as np
 
 from ..data.sources import open_source
-from ..runs import atomic_write, load_run
+from ..runs import atomic_write
+from ..runs.models import load_run
 from .inference import decode, encode
+
+
+KINDS = ("random", "reconstruction", "interpolation")
+
+
+def grid_name(kind, step):
+    """The file name of a grid: random_step0001500.png."""
+    return f"{kind}_step{step:07d}.png"
+
+
+def png_bytes(image):
+    """A uint8 image as PNG file contents, in memory."""
+    return iio.imwrite("<bytes>", image, extension=".png")
 
 
 def tile(images, rows, cols):
@@ -74,9 +88,9 @@ class SampleGrids:
         self.scale = scale
         self.interpolation_steps = interpolation_steps
 
-    def write(self, generator, encoder, step):
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        images = {
+    def images(self, generator, encoder):
+        """{kind: uint8 grid} of the three grids (KINDS), in memory."""
+        return {
             "random": random_grid(generator, self.z),
             "reconstruction": reconstruction_grid(
                 generator, encoder, self.recon_images, self.scale
@@ -86,9 +100,17 @@ class SampleGrids:
                 self.interpolation_steps,
             ),
         }
+
+    def write(self, generator, encoder, step):
+        """Draw and write the grids of `step`; returns their paths."""
+        return self.save(step, self.images(generator, encoder))
+
+    def save(self, step, images):
+        """Write grids drawn by images() as the PNGs of `step`; their paths."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
         paths = []
         for kind, image in images.items():
-            path = self.out_dir / f"{kind}_step{step:07d}.png"
+            path = self.out_dir / grid_name(kind, step)
             # Atomically: a kill or a full disk never leaves half a PNG
             # (runs/files.py); DiskFullError where the disk is full.
             atomic_write(path, lambda tmp, image=image: iio.imwrite(tmp, image, extension=".png"),

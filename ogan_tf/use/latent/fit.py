@@ -118,6 +118,31 @@ def unit(vector, what="the direction"):
     return vector / norm
 
 
+def _class_readout(codes, targets, distinct, heldout, seed, ridge):
+    """find_direction's logistic read-out: (labels 0/1, w, stats, train, test)."""
+    if len(distinct) != 2:
+        raise DirectionError(f"classes need two distinct labels, found {len(distinct)}")
+    labels = (targets == distinct[1]).astype(np.int64)
+    counts = {"positive": int(labels.sum()), "negative": int(len(labels) - labels.sum())}
+    for name, count in counts.items():
+        if count < 2:
+            raise DirectionError(f"the {name} class has {count} usable example(s); "
+                                 "each class needs at least 2 (one is held out)")
+    train, test = split(labels, heldout=heldout, seed=seed)
+    w, b = fit_logistic(codes[train], labels[train], ridge)
+    predicted = (codes[test] @ w + b) > 0
+    truth = labels[test].astype(bool)
+    stats = {
+        "readout": "logistic regression",
+        "counts": counts,
+        "heldout_accuracy": float((predicted == truth).mean()),
+        "heldout_balanced_accuracy": float(0.5 * (predicted[truth].mean()
+                                                  + (~predicted[~truth]).mean())),
+        "chance": float(max(truth.mean(), 1 - truth.mean())),
+    }
+    return labels, w, stats, train, test
+
+
 def find_direction(codes, targets, classes=None, heldout=HELDOUT, seed=0, ridge=RIDGE):
     """The direction of an attribute in code space, from examples.
 
@@ -145,28 +170,9 @@ def find_direction(codes, targets, classes=None, heldout=HELDOUT, seed=0, ridge=
     if classes is None:
         classes = len(distinct) == 2 and (set(distinct) <= {0.0, 1.0}
                                           or set(distinct) <= {-1.0, 1.0})
-    projections = {}
     if classes:
-        if len(distinct) != 2:
-            raise DirectionError(f"classes need two distinct labels, found {len(distinct)}")
-        labels = (targets == distinct[1]).astype(np.int64)
-        counts = {"positive": int(labels.sum()), "negative": int(len(labels) - labels.sum())}
-        for name, count in counts.items():
-            if count < 2:
-                raise DirectionError(f"the {name} class has {count} usable example(s); "
-                                     "each class needs at least 2 (one is held out)")
-        train, test = split(labels, heldout=heldout, seed=seed)
-        w, b = fit_logistic(codes[train], labels[train], ridge)
-        predicted = (codes[test] @ w + b) > 0
-        truth = labels[test].astype(bool)
-        stats = {
-            "readout": "logistic regression",
-            "counts": counts,
-            "heldout_accuracy": float((predicted == truth).mean()),
-            "heldout_balanced_accuracy": float(0.5 * (predicted[truth].mean()
-                                                      + (~predicted[~truth]).mean())),
-            "chance": float(max(truth.mean(), 1 - truth.mean())),
-        }
+        labels, w, stats, train, test = _class_readout(codes, targets, distinct, heldout, seed,
+                                                       ridge)
     else:
         train, test = split(n=len(targets), heldout=heldout, seed=seed)
         w, b = fit_least_squares(codes[train], targets[train], ridge)
@@ -178,6 +184,7 @@ def find_direction(codes, targets, classes=None, heldout=HELDOUT, seed=0, ridge=
         }
     direction = unit(w)
     along = codes @ direction
+    projections = {}
     if classes:
         projections = {"positive_mean": float(along[labels == 1].mean()),
                        "negative_mean": float(along[labels == 0].mean())}
