@@ -28,7 +28,7 @@ TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARI
 STRATEGY ?=
 TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
-.PHONY: install train samples test test-all test-fast clean-venv bench bench-data readme-picture
+.PHONY: install train samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels
 
 # BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,fit,preset,bf16,fused,fastest
 BENCH_ARGS ?=
@@ -74,6 +74,22 @@ bench: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# benchmarks/run_gpu.sh runs on a GPU machine with JAX and PyTorch but no
+# TensorFlow and no network: it installs what such a machine lacks (keras and
+# its namex and optree, and lmdb) offline from these wheels, at the versions
+# this venv tests, for CPython 3.11-3.13 on x86-64 Linux (benchmarks/README.md#gpu).
+GPU_WHEELS   := benchmarks/wheels
+GPU_PACKAGES := keras|namex|optree|lmdb
+gpu-wheels: $(STAMP)
+	rm -rf $(GPU_WHEELS) && mkdir -p $(GPU_WHEELS)
+	for version in 3.11 3.12 3.13; do \
+	  $(BIN)/pip download -q --no-deps --only-binary=:all: --implementation cp \
+	    --python-version $$version --platform manylinux_2_28_x86_64 \
+	    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d $(GPU_WHEELS) \
+	    $$($(BIN)/pip freeze | grep -iE '^($(GPU_PACKAGES))==') || exit 1; \
+	done
+	du -sh $(GPU_WHEELS)
 
 # Input pipeline speed against the training step and a plain per-file loader
 # (builds its own synthetic data under /tmp; a few minutes on 2 CPU cores).

@@ -1,7 +1,9 @@
 """Image sets on disk: decoding, crop geometry, formats, bad files, errors."""
 
 import io
+import itertools
 import struct
+import sys
 import zlib
 
 import numpy as np
@@ -169,14 +171,34 @@ def test_folder_lists_images_recursively_and_ignores_other_files(image_folder):
     assert sum("/deeper/" in source.name(i) for i in range(len(source))) == 4
 
 
-def test_folder_pipeline_counts_skipped_and_upscaled(image_folder):
+# The input pipeline's two engines: tf.data, and Python threads where
+# TensorFlow is not installed (data/threaded.py; `import tensorflow` fails).
+ENGINES = ["tf.data", "threads"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, monkeypatch):
+    if request.param == "threads":
+        monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` fails
+    return request.param
+
+
+def take(stream, n):
+    """The first n batches of either engine's stream (threads: (batch,)
+    tuples, as Keras takes them from a generator), as numpy arrays."""
+    return [np.asarray(b[0] if isinstance(b, tuple) else b)
+            for b in itertools.islice(iter(stream), n)]
+
+
+def test_folder_pipeline_counts_skipped_and_upscaled(image_folder, engine):
     config = folder_config(image_folder)
     stats, messages = pipeline.DataStats(log=lambda m: None), []
     ds = training_batches(config, stats, log=messages.append)
+    assert (engine == "threads") == (not hasattr(ds, "element_spec"))  # the engine asked for
     held, train = sources.split(15)
     assert len(held) == 3 and len(train) == 12
     assert set(held).isdisjoint(train)
-    batches = [b.numpy() for b in ds.take(40)]  # several epochs of 12 files
+    batches = take(ds, 40)  # several epochs of 12 files
     x = np.concatenate(batches)
     assert x.shape == (160, 32, 32, 3) and x.dtype == np.float32
     assert -1.0 <= x.min() and x.max() <= 1.0 and x.std() > 0.1
@@ -189,7 +211,7 @@ def test_folder_pipeline_counts_skipped_and_upscaled(image_folder):
     assert any("images in folder" in m and "1 other files ignored" in m for m in messages)
 
 
-def test_data_gone_mid_run_stops_with_a_message_not_a_hang(image_folder, monkeypatch):
+def test_data_gone_mid_run_stops_with_a_message_not_a_hang(image_folder, monkeypatch, engine):
     monkeypatch.setattr(pipeline, "MIN_FAILURE_STREAK", 30)
     stats = pipeline.DataStats(log=lambda m: None)
     config = folder_config(image_folder)

@@ -3,7 +3,9 @@ shuffled tf.data stream of float32 batches in [-1, 1].
 
 A generated set (in memory) is sliced from one array; a set on disk is read
 image by image in parallel tf.data threads (Source.load), where an
-unreadable image is skipped and counted, never the end of an epoch.
+unreadable image is skipped and counted, never the end of an epoch. Where
+TensorFlow is not installed (KERAS_BACKEND=jax alone), threaded.py makes the
+same stream with Python threads.
 """
 
 import threading
@@ -11,7 +13,7 @@ import threading
 import numpy as np
 
 from ..errors import DataError
-from . import images
+from . import images, threaded
 
 _PROBE = 32  # training images decoded up front to catch a set nobody can read
 # Unreadable images in a row after which training stops with an error (the
@@ -75,10 +77,12 @@ def training_dataset(source, config, stats=None, log=print, shard=(0, 1), batch_
         distribution strategy: each reads its own share, none repeats another's).
     batch_size: images per batch (default config.batch_size, the global batch).
     """
-    import tensorflow as tf  # the input pipeline is tf.data on every backend
-
     batch_size = batch_size or config.batch_size
     index, count = shard
+    try:
+        import tensorflow as tf  # the input pipeline is tf.data on every backend...
+    except ImportError:  # ...but where only JAX is installed: the same from threads
+        return _threaded(source, config, stats or DataStats(log), log, shard, batch_size)
     if source.in_memory:
         train = source.load_many(source.train_indices[index::count])
         dataset = (tf.data.Dataset.from_tensor_slices(train)
@@ -98,37 +102,9 @@ def _disk_images(source, config, stats, log, shard):
     """Single uint8 images of a set on disk, shuffled, repeated."""
     import tensorflow as tf
 
-    train = source.train_indices
-    index, count = shard
-    share = f" (input pipeline {index} of {count} reads every {count}th)" if count > 1 else ""
-    log(f"data: {source.describe()}; {source.heldout_count:,} held out for the grids, "
-        f"{len(train):,} for training{share}")
-    train = train[index::count]
-    if not len(train):
-        raise DataError(f"{source.path} has too few training images to give each of "
-                        f"{count} input pipelines one")
-    _probe(source, train)
+    train = _disk_share(source, log, shard)
     res = config.resolution
-    blank = np.zeros((res, res, 3), np.uint8)
-
-    limit = max(MIN_FAILURE_STREAK, 2 * config.batch_size)
-
-    def load(i):  # runs in tf.data's threads; Pillow releases the GIL while it works
-        try:
-            image, upscaled = source.load(int(i))
-        except Exception as err:  # one bad file never stops training: count it
-            stats.skip(source.name(int(i)), err)
-            if stats.in_a_row >= limit:
-                stats.fatal = (f"the last {stats.in_a_row} images of {source.path} could "
-                               f"not be read (last: {source.name(int(i))}: {err}); is the "
-                               "data still there? Training stopped; the last checkpoint "
-                               "is kept and the same command resumes from it")
-                raise DataError(stats.fatal)
-            return blank, False
-        stats.in_a_row = 0
-        if upscaled:
-            stats.upscale(source.name(int(i)), res)
-        return image, True
+    load = _loader(source, config, stats)
 
     def tf_load(i):
         image, ok = tf.numpy_function(load, [i], (tf.uint8, tf.bool), stateful=True)
@@ -144,6 +120,63 @@ def _disk_images(source, config, stats, log, shard):
         .filter(lambda image, ok: ok)
         .map(lambda image, ok: image)
     )
+
+
+def _threaded(source, config, stats, log, shard, batch_size):
+    """training_dataset's stream without TensorFlow: a Python generator of
+    (batch,) tuples, the form Keras' fit takes from a generator."""
+    def finish(uint8_batch):
+        return (images.to_float(uint8_batch),)
+
+    index, count = shard
+    if source.in_memory:
+        train = source.load_many(source.train_indices[index::count])
+        return threaded.memory_batches(train, batch_size, config.seed, finish)
+    train = _disk_share(source, log, shard)
+    return threaded.threaded_batches(train, _loader(source, config, stats), batch_size,
+                                     config.seed, finish)
+
+
+def _disk_share(source, log, shard):
+    """The training indices this pipeline reads (announced, and probed: a
+    set none of whose first images can be read is a DataError now)."""
+    train = source.train_indices
+    index, count = shard
+    share = f" (input pipeline {index} of {count} reads every {count}th)" if count > 1 else ""
+    log(f"data: {source.describe()}; {source.heldout_count:,} held out for the grids, "
+        f"{len(train):,} for training{share}")
+    train = train[index::count]
+    if not len(train):
+        raise DataError(f"{source.path} has too few training images to give each of "
+                        f"{count} input pipelines one")
+    _probe(source, train)
+    return train
+
+
+def _loader(source, config, stats):
+    """load(i) -> (uint8 image, True), or (a blank, False) for an unreadable
+    image, which `stats` counts; DataError after too many in a row."""
+    blank = np.zeros((config.resolution, config.resolution, 3), np.uint8)
+    limit = max(MIN_FAILURE_STREAK, 2 * config.batch_size)
+
+    def load(i):  # runs in the pipeline's threads; Pillow releases the GIL while it works
+        try:
+            image, upscaled = source.load(int(i))
+        except Exception as err:  # one bad file never stops training: count it
+            stats.skip(source.name(int(i)), err)
+            if stats.in_a_row >= limit:
+                stats.fatal = (f"the last {stats.in_a_row} images of {source.path} could "
+                               f"not be read (last: {source.name(int(i))}: {err}); is the "
+                               "data still there? Training stopped; the last checkpoint "
+                               "is kept and the same command resumes from it")
+                raise DataError(stats.fatal)
+            return blank, False
+        stats.in_a_row = 0
+        if upscaled:
+            stats.upscale(source.name(int(i)), config.resolution)
+        return image, True
+
+    return load
 
 
 def _probe(source, train):
