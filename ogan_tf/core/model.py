@@ -17,7 +17,7 @@ import threading
 import keras
 from keras import ops
 
-from . import losses
+from . import augment, losses
 
 
 def _float32(x):
@@ -161,6 +161,9 @@ class OGAN(keras.Model):
         self.z_corr_tracker = keras.metrics.Mean(name="z_corr")
         # Set by the trainer (train.training.build_model), not saved: a speed choice.
         self.fused_step = False
+        # Set by the trainer, not saved: DiffAugment's transforms of every
+        # image E sees (core/augment.py); () is the author's.
+        self.augment = ()
         # G and E are built functional models; OGAN adds no weights of its own.
         self.built = True
 
@@ -170,7 +173,8 @@ class OGAN(keras.Model):
         G and E compute in their dtype policy; the returned tensors, all the
         loss sees, are float32 (a no-op under the default policy).
         """
-        x_fake = self.generator(z, training=training)
+        x_fake = self.seen_by_encoder(self.generator(z, training=training))
+        x_real = self.seen_by_encoder(x_real)
         x_fake_ng = ops.stop_gradient(x_fake)
         return {
             "z": z,
@@ -180,6 +184,13 @@ class OGAN(keras.Model):
             "z_fake": _float32(self.encoder(x_fake, training=training)),
             "z_fake_ng": _float32(self.encoder(x_fake_ng, training=training)),
         }
+
+    def seen_by_encoder(self, images):
+        """images as E sees them in training: augmented where self.augment
+        names transforms (one draw per image), else unchanged."""
+        if not self.augment:
+            return images
+        return augment.augment(images, self.augment, self.seed_generator)
 
     def draw_z(self, batch_size):
         """z for `batch_size` rows. Under tf.distribute each replica draws the
@@ -236,7 +247,8 @@ class OGAN(keras.Model):
 
         G, E = self.generator, self.encoder
         with tf.GradientTape(persistent=True) as tape:
-            x_fake = G(z, training=True)
+            x_fake = self.seen_by_encoder(G(z, training=True))
+            x_real = self.seen_by_encoder(x_real)
             e_real = E(x_real, training=True)
             _replicas_in_step()
             with _bn_momentum_squared(E):
@@ -292,21 +304,22 @@ class OGAN(keras.Model):
         def forward(trainable):
             mapping = list(zip(variables, trainable)) + list(zip(states, non_trainable))
             with keras.StatelessScope(state_mapping=mapping) as scope:
-                x_fake = G(z, training=True)
-                e_real = E(x_real, training=True)
+                x_fake = self.seen_by_encoder(G(z, training=True))
+                x_seen = self.seen_by_encoder(x_real)
+                e_real = E(x_seen, training=True)
                 with _bn_momentum_squared(E):
                     e_fake = E(x_fake, training=True)
             updated = [scope.get_current_value(v) for v in states]
-            return (e_real, e_fake), (ops.stop_gradient(x_fake), updated)
+            return (e_real, e_fake), (ops.stop_gradient(x_fake), updated, x_seen)
 
-        (e_real, e_fake), pullback, (x_fake_ng, new_states) = jax.vjp(
+        (e_real, e_fake), pullback, (x_fake_ng, new_states, x_seen) = jax.vjp(
             forward, list(trainable), has_aux=True
         )
 
         def loss_of(e_real, e_fake, e_fake_ng):
             y_pred = {
                 "z": z,
-                "x_real": x_real,
+                "x_real": x_seen,
                 "x_fake_ng": _float32(x_fake_ng),
                 "z_real": _float32(e_real),
                 "z_fake": _float32(e_fake),

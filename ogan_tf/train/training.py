@@ -14,6 +14,7 @@ from pathlib import Path
 import keras
 
 from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
+from ..core.augment import parse as parse_augment
 from ..core.ema import WeightEMA
 from ..core.model import OGAN, make_optimizer, set_synchronized_batchnorm
 from ..core.networks import build_encoder, build_generator
@@ -28,7 +29,7 @@ from ..runs import (
 )
 from ..use.export import export_run
 from ..use.grids import sample_grids
-from . import distribute, hardware
+from . import distribute, folder_recipe, hardware
 from .callbacks import (
     EveryNSteps, LogChanges, LogEstimate, MetricsLogger, StopAtStep, UpdateEMA,
 )
@@ -76,6 +77,7 @@ def set_speed_options(model, config):
     model: fused_step, XLA and synchronized BatchNorm."""
     check_backend_options(config)
     model.fused_step = fused_step_on(config)
+    model.augment = parse_augment(config.augment)
     jit_compile = hardware.xla_on(config)
     if jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(jit_compile)
@@ -102,7 +104,9 @@ def check_backend_options(config):
 
 def make_ema(config, model):
     """The run's weight EMAs (None where config.ema_decays is empty)."""
-    return WeightEMA.of_model(model, config.ema_decays) if config.ema_decays else None
+    if not config.ema_decays:
+        return None
+    return WeightEMA.of_model(model, config.ema_decays, config.ema_rampup)
 
 
 def restore_ema(ema, model, ckpt_path):
@@ -169,6 +173,8 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
     latest = None if fresh else run_dir.latest_checkpoint()
     if latest is None:
         config = load_preset(preset or DEFAULT_PRESET, **overrides)
+        config = folder_recipe.choose(config, {k for k, v in overrides.items() if v is not None},
+                                      log)
         open_source(config)  # all checks before any file is touched
         check_backend_options(config)
         placement = distribute.place(config)
