@@ -61,6 +61,10 @@ def resolution_for(side):
     return int(min(MAX_RESOLUTION, max(MIN_RESOLUTION, power)))
 
 
+def steps_for(images, most):
+    return int(min(most, max(MIN_STEPS, STEPS_PER_IMAGE * images)))
+
+
 def choose(config, given, log=print):
     """config with the set-dependent settings chosen from its data (a new run
     of the folder preset only); `given`: the settings the command line gave."""
@@ -78,7 +82,7 @@ def choose(config, given, log=print):
         changes["resolution"] = resolution
         why.append(f"resolution {resolution} (the images' median short side is {side} px)")
     if "steps" not in given:
-        steps = int(min(config.steps, max(MIN_STEPS, STEPS_PER_IMAGE * images)))
+        steps = steps_for(images, config.steps)
         changes["steps"] = steps
         why.append(f"steps {steps} ({STEPS_PER_IMAGE} per training image, between "
                    f"{MIN_STEPS} and {config.steps})")
