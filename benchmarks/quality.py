@@ -112,26 +112,48 @@ def pca_figures(train_x, held_x, train_y, held_y, width, classes):
     }
 
 
-def model_figures(export, train_x, held_x, train_y, held_y, classes):
+def export_models(export):
+    """(codes model, generator, recon_scale, weights) of an export folder."""
     import keras
 
+    info = json.loads((export / "info.json").read_text())
+    return (keras.models.load_model(export / "encoder.keras"),
+            keras.models.load_model(export / "generator.keras"),
+            info["recon_scale"], info.get("weights"))
+
+
+def checkpoint_models(run_dir, step):
+    """The same from checkpoint `step` of a run, with its first EMA where it keeps one."""
+    from ogan_tf.runs import RunDir, ema_path, load_checkpoint, load_ema_weights
+    from ogan_tf.use.export import uint8_encoders
+
+    run = RunDir(run_dir.parent, run_dir.name)
+    config = run.read_config()
+    path = run.checkpoint_path(step)
+    model = load_checkpoint(path, config)
+    weights = "raw"
+    if config.ema_decays:
+        load_ema_weights(model, ema_path(path, config.ema_decays[0]))
+        weights = f"ema {config.ema_decays[0]:g}"
+    return uint8_encoders(model.encoder)[0], model.generator, config.recon_scale, weights
+
+
+def model_figures(models, train_x, held_x, train_y, held_y, classes):
     from ogan_tf.use.metrics import swd
 
-    encoder = keras.models.load_model(export / "encoder.keras")
-    generator = keras.models.load_model(export / "generator.keras")
-    info = json.loads((export / "info.json").read_text())
+    encoder, generator, recon_scale, weights = models
     encode = lambda x: encoder.predict(x, batch_size=250, verbose=0)  # noqa: E731
     to_uint8 = lambda x: np.clip(np.round((x + 1) * 127.5), 0, 255).astype(np.uint8)  # noqa
     codes_train, codes = encode(train_x), encode(held_x)
     readout = ridge_readout(codes_train, train_y, classes)
-    recon = generator.predict(info["recon_scale"] * codes, batch_size=250, verbose=0)
+    recon = generator.predict(recon_scale * codes, batch_size=250, verbose=0)
     z = np.random.default_rng(7).standard_normal((len(held_x), codes.shape[1]))
     samples = to_uint8(generator.predict(z.astype(np.float32), batch_size=250, verbose=0))
     e = encode(samples)  # N(E(G(z))): rho is invariant to N
     zn = (z - z.mean(1, keepdims=True)) / z.std(1, keepdims=True)
     x = held_x.astype(np.float32) / 127.5 - 1
     return samples, {
-        "z_dim": int(codes.shape[1]), "weights": info.get("weights"),
+        "z_dim": int(codes.shape[1]), "weights": weights,
         "codes": accuracy(readout, codes, held_y),
         "keeps_class": accuracy(readout, encode(to_uint8(recon)), held_y),
         "recon_mse": float(((recon - x) ** 2).mean()),
@@ -149,30 +171,45 @@ def save_grid(samples, path, side=8):
     Image.fromarray(grid).save(path)
 
 
-def measure_row(name, flags, runs_dir, tag):
+def measure_rows(name, flags, runs_dir, tag, every=0, trained=False):
+    """Train set `name`, then one row for the run's export (and with `every`,
+    one per checkpoint every `every` steps before it, named row@step).
+    trained: the run is there already; only its checkpoints' rows."""
     from ogan_tf.train.hardware import cpu_name
 
     row = f"{tag}_{name}" if tag else name
     logs = runs_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     data = None if name == "shapes" else quality_sets.write_folder(name, runs_dir / "data")
-    wall, cpu = train(row, data, flags, runs_dir, logs / f"{row}.train.log")
+    extra = ["--checkpoint-every", str(every), "--keep-checkpoints", "100"] if every else []
+    wall = cpu = None
+    if not trained:
+        wall, cpu = train(row, data, [*flags, *extra], runs_dir, logs / f"{row}.train.log")
     train_x, train_y, held_x, held_y = labelled_images(name)
     classes = int(max(train_y.max(), held_y.max())) + 1
-    samples, figures = model_figures(runs_dir / row / "export", train_x, held_x, train_y,
-                                     held_y, classes)
-    figures.update(pca_figures(train_x, held_x, train_y, held_y, figures["z_dim"], classes))
-    save_grid(samples, runs_dir / f"{row}_samples.png")
     config = json.loads((runs_dir / row / "config.json").read_text())
-    return {
-        "row": row, "set": name, "train_images": len(train_x), "flags": flags,
-        "steps": config["steps"], "train_wall_s": round(wall, 1), "train_cpu_s": round(cpu, 1),
-        "cpu": cpu_name(), "cores": os.cpu_count(),
-        **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
-        "config": {k: config.get(k) for k in (
-            "preset", "resolution", "variant", "z_dim", "channels", "learning_rate",
-            "ema_decays", "ema_rampup", "augment", "recon_scale", "batch_size")},
-    }
+    points = [] if trained else [(config["steps"], lambda: export_models(runs_dir / row / "export"))]
+    points += [(s, lambda s=s: checkpoint_models(runs_dir / row, s))
+               for s in range(every, config["steps"], every)] if every else []
+    for step, models in points:
+        samples, figures = model_figures(models(), train_x, held_x, train_y, held_y, classes)
+        figures.update(pca_figures(train_x, held_x, train_y, held_y, figures["z_dim"],
+                                   classes))
+        final = step == config["steps"] and not trained
+        if final:
+            save_grid(samples, runs_dir / f"{row}_samples.png")
+        yield {
+            "row": row if final else f"{row}@{step}", "set": name,
+            "train_images": len(train_x), "flags": flags, "steps": step,
+            "train_wall_s": round(wall, 1) if final else None,
+            "train_cpu_s": round(cpu, 1) if final else None,
+            "run_steps": config["steps"],
+            "cpu": cpu_name(), "cores": os.cpu_count(),
+            **{k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()},
+            "config": {k: config.get(k) for k in (
+                "preset", "resolution", "variant", "z_dim", "channels", "learning_rate",
+                "ema_decays", "ema_rampup", "augment", "recon_scale", "batch_size")},
+        }
 
 
 def table(path):
@@ -187,7 +224,13 @@ def table(path):
               f"| {r['pca']:.3f} | {r['pixels']:.3f} | {r['keeps_class']:.3f} "
               f"| {r['recon_mse']:.3f} ({r['pca_recon_mse']:.3f}) "
               f"| {r['swd_samples']:.1f} ({r['swd_real']:.1f}) | {r['z_corr']:.3f} "
-              f"| {r['train_wall_s'] / 60:.1f} min ({r['train_cpu_s'] / 60:.0f} CPU min) |")
+              f"| {time_(r)} |")
+
+
+def time_(r):
+    if r.get("train_wall_s") is None:
+        return "(a checkpoint of the run above)"
+    return f"{r['train_wall_s'] / 60:.1f} min ({r['train_cpu_s'] / 60:.0f} CPU min)"
 
 
 def main():
@@ -195,6 +238,10 @@ def main():
     parser.add_argument("--sets", default=DEFAULT_SETS, help=f"default {DEFAULT_SETS}")
     parser.add_argument("--steps", type=int, help="train this many steps (default: the recipe's)")
     parser.add_argument("--tag", default="", help="prefix of the rows' run names")
+    parser.add_argument("--every", type=int, default=0,
+                        help="also measure the checkpoints every N steps (a steps curve)")
+    parser.add_argument("--trained", action="store_true",
+                        help="measure the checkpoints (--every) of runs already trained")
     parser.add_argument("--results", default=str(DEFAULT_RESULTS))
     parser.add_argument("--runs-dir", default="runs/quality")
     parser.add_argument("--table", metavar="FILE", help="print FILE's rows as a table")
@@ -208,10 +255,11 @@ def main():
     flags = [*flags, *(["--steps", str(args.steps)] if args.steps else [])]
     runs_dir = Path(args.runs_dir).resolve()
     for name in names:
-        result = measure_row(name, flags, runs_dir, args.tag)
-        with open(args.results, "a") as out:
-            out.write(json.dumps(result) + "\n")
-        print(json.dumps(result), flush=True)
+        for result in measure_rows(name, flags, runs_dir, args.tag, args.every,
+                                   args.trained):
+            with open(args.results, "a") as out:
+                out.write(json.dumps(result) + "\n")
+            print(json.dumps(result), flush=True)
 
 
 if __name__ == "__main__":
