@@ -98,3 +98,45 @@ readme-picture: $(STAMP)
 # --sets/--tag, e.g. ARGS="--sets mnist1500 --learning-rate 3e-4 --tag lr3e4".
 quality: $(STAMP)
 	$(BIN)/python benchmarks/quality.py $(if $(STEPS),--steps $(STEPS)) $(ARGS)
+
+# The local page (issue 21): `make serve RUN=shapes [IMAGES=dir] [PORT=8765]`
+# serves runs/<run>'s models on http://127.0.0.1:PORT (docs/page.md).
+IMAGES ?=
+PORT   ?= 8765
+SERVE_STAMP := $(VENV)/.installed-serve
+.PHONY: serve browser test-browser screenshot
+
+$(SERVE_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[$(EXTRAS),serve]'
+	touch $@
+
+serve: $(SERVE_STAMP)
+	$(BIN)/ogan-tf serve --run $(RUN) --port $(PORT) $(if $(IMAGES),--images $(IMAGES)) $(ARGS)
+
+# The browser the page's test drives (tests/test_serve_browser.py): Debian's
+# chromium and chromium-driver, installed when missing (root or sudo). A
+# prerequisite of test-all; `make test` skips that test without it.
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then \
+		echo "browser: $$($(CHROMIUM) --version 2>/dev/null), $(CHROMEDRIVER)"; \
+	else \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends \
+			chromium chromium-driver; \
+	fi
+
+# The page in a real browser (and nothing else).
+test-browser: browser $(STAMP)
+	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q tests/test_serve_browser.py
+
+# docs/images/page.png: the browser test's screenshot of the page on RUN
+# (train it first) with WEIGHTS (auto, raw or a decay), reduced to 256 colours.
+WEIGHTS ?= auto
+screenshot: browser $(STAMP)
+	OGAN_SERVE_RUN=runs/$(RUN) OGAN_SERVE_WEIGHTS=$(WEIGHTS) OGAN_SCREENSHOT=$(CURDIR)/docs/images/page.png \
+		$(BIN)/python -m pytest -q tests/test_serve_browser.py
+	$(BIN)/python -c "from PIL import Image; p = 'docs/images/page.png'; \
+		Image.open(p).convert('RGB').quantize(256).save(p, optimize=True)"

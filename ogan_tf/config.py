@@ -39,14 +39,16 @@ ENCODER_NORMS = ("batch", "none", "layer", "spectral")
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
 # float32 in all of them (core/losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# core.losses.GAN_LOSSES and core.losses.ENCODER_TERMS (named here: no keras import)
+# The names of core.losses.GAN_LOSSES and ENCODER_TERMS and of
+# core.optimizer.RMSPROP_UPDATES, defined here (the bottom layer, no keras
+# import); core/registry.py checks those registries against them.
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
-# core.model.RMSPROP_UPDATES: Keras 2.2.4's update (the author's) or Keras 3's
+# Keras 2.2.4's RMSprop update (the author's) or Keras 3's
 RMSPROP_UPDATE_NAMES = ("author", "keras3")
 STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
-DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords")  # read by data/sources.py
+DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords", "zip")  # read by data/sources.py
 EXPORT_CHOICES = ("keras", "all", "none")
 # core.augment.AUGMENTS (named here: no keras import): DiffAugment's
 # differentiable transforms of every image E sees
@@ -173,7 +175,7 @@ class Config:
                           text, fixed=True, flag=False)
     dataset: str = setting(
         "shapes", "shapes (generated in-process) or a format on disk: auto (detect), "
-        "folder, lmdb, tfrecords", one_of(*GENERATED_DATASETS, *DISK_FORMATS),
+        "folder, lmdb, tfrecords, zip", one_of(*GENERATED_DATASETS, *DISK_FORMATS),
         fixed=True, flag=False)
     dataset_size: int = setting(50000, "images generated for the shapes data set",
                                 positive_int, fixed=True)
@@ -264,8 +266,8 @@ class Config:
     eval_every: int = setting(0, "steps between evaluations into metrics.jsonl (0 = off)",
                               int_at_least(0))
     eval_images: int = setting(1000, "held-out images per evaluation", int_at_least(2))
-    eval_fid: bool = setting(False, "FID in evaluations during training (needs the "
-                             "InceptionV3 weights file)", boolean)
+    eval_fid: bool = setting(False, "FID and KID in evaluations during training (needs a "
+                             "feature network file: docs/evaluation.md)", boolean)
     tensorboard: bool = setting(False, "TensorBoard scalars and grids in "
                                 "runs/<run>/tensorboard/", boolean)
     export_at_end: str = setting("keras", "runs/<run>/export/ when training ends: keras "
@@ -380,10 +382,11 @@ class DataChoice:
 
 def is_data_path(arg):
     """True when a --data value names a path rather than a preset: it has a
-    '/', starts with '~' or '.', or is an existing folder no preset is named."""
+    '/', starts with '~' or '.', or is an existing folder or file (a .zip) no
+    preset is named."""
     if "/" in arg or os.sep in arg or arg.startswith(("~", ".")):
         return True
-    return Path(arg).is_dir() and arg not in preset_names()
+    return Path(arg).exists() and arg not in preset_names()
 
 
 def run_name_for_path(path):

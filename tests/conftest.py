@@ -149,3 +149,16 @@ def pytest_collection_modifyitems(config, items):
         for marker in ("tensorflow_only", "jax_only"):
             if item.get_closest_marker(marker) and not marker.startswith(backend):
                 item.add_marker(pytest.mark.skip(reason=f"{marker}: backend is {backend}"))
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny run trained for 10 steps, shared by the tests that need a
+    trained run's folder (the page, the projector): (runs_dir, run name)."""
+    from ogan_tf import cli
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    runs = root / "runs"
+    assert cli.main(["train", *TINY, "--steps", "10", "--run", "tiny", "--runs-dir", str(runs),
+                     "--samples-dir", str(root / "samples")]) == 0
+    return runs, "tiny"

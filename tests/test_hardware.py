@@ -5,7 +5,7 @@ import pytest
 
 from conftest import tiny_config
 from ogan_tf.train import hardware
-from ogan_tf.train.callbacks import LogEstimate
+from ogan_tf.train import callbacks
 
 
 @pytest.fixture
@@ -47,19 +47,27 @@ def test_bfloat16_on_a_cpu_without_it_warns(no_gpu, monkeypatch, flags, warned):
                for line in hardware.warnings(tiny_config(precision="mixed_float16")))
 
 
-def test_estimate_in_hours_or_minutes():
-    assert "about 2.8 hours" in hardware.estimate_line(10.0, 100_000)
-    assert "about 17 minutes" in hardware.estimate_line(10.0, 10_000)
+def test_progress_line_says_step_rate_and_time_left():
+    assert callbacks.progress_line(300, 10_500, 10.0) == (
+        "step 300/10,500 (2.9%), 10.00 steps/s, 17 min 00 s left")
+    assert callbacks.progress_line(0, 100_000, 10.0).endswith("2 h 46 min left")
+    assert callbacks.progress_line(95, 100, 2.0).endswith("2 s left")
 
 
-def test_log_estimate_logs_once_from_the_steps_after_the_first():
+def test_progress_is_logged_every_interval_from_the_first(monkeypatch):
+    """Every epoch end logs a line; the first interval's rate counts from the
+    end of the first step (its time holds the compiling), the next ones
+    their own interval; the hint comes once, on the first line."""
+    clock = iter([10.0, 14.0, 16.0])  # the first step's end, then two epoch ends
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: next(clock))
     lines = []
-    callback = LogEstimate(0, 100, lambda rate, left: f"{left} left", lines.append)
-    for epoch in range(3):
+    callback = callbacks.LogProgress(0, 100, lines.append, hint="a GPU helps")
+    for epoch in range(2):
         for batch in range(5):
             callback.on_train_batch_begin(batch)
         callback.on_epoch_end(epoch)
-    assert lines == ["\n95 left"]
+    assert lines == ["\nstep 5/100 (5.0%), 1.00 steps/s, 1 min 35 s left; a GPU helps",
+                     "\nstep 10/100 (10.0%), 2.50 steps/s, 36 s left"]
 
 
 def test_xla_is_off_under_tf_distribute_with_a_warning():

@@ -145,7 +145,7 @@ def test_direction_files_round_trip_and_refuse_another_z_dim(tmp_path):
     assert json.loads((tmp_path / "d.json").read_text())["step"] == 5
     with pytest.raises(files.DirectionError, match=r"8 entries \(found on run 'a'\).*z_dim is 16"):
         files.load_direction(path, z_dim=16)
-    np.save(tmp_path / "bad.npy", np.zeros((2, 8)))
+    np.save(tmp_path / "bad.npy", np.zeros((2, 2, 8)))
     with pytest.raises(files.DirectionError, match="one vector"):
         files.load_direction(tmp_path / "bad.npy")
     (tmp_path / "junk.npy").write_bytes(b"junk")

@@ -1,11 +1,13 @@
-"""FID maths, SWD and the evaluation figures, on small offline data."""
+"""FID maths, SWD and the evaluation figures, on small offline data (the FID
+networks, KID and the reference statistics: test_fid.py)."""
 
 import numpy as np
 import pytest
 
 from conftest import tiny_config, tiny_networks
 from ogan_tf.data import images, shapes, sources
-from ogan_tf.use import metrics
+from ogan_tf.use import features, fid, metrics
+from ogan_tf.use.feature_distances import frechet_distance
 
 CONFIG = tiny_config()
 
@@ -25,38 +27,21 @@ def tiny_features(images):
 
 def test_frechet_distance_of_known_gaussians():
     a = np.random.default_rng(0).normal(size=(4000, 6))
-    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-9)
     # Mean shifted by 0.5 in each of 6 dims: 6 * 0.25; scale x2: tr(I + 4I - 2 * 2I) = 6
-    assert metrics.frechet_distance(a, a + 0.5) == pytest.approx(1.5, rel=1e-6)
-    assert metrics.frechet_distance(a, 2 * a) == pytest.approx(6.0, rel=0.05)
+    assert frechet_distance(a, a + 0.5) == pytest.approx(1.5, rel=1e-6)
+    assert frechet_distance(a, 2 * a) == pytest.approx(6.0, rel=0.05)
     # Fewer samples than features: singular covariances still give a finite value
     few = np.random.default_rng(1).normal(size=(10, 50))
-    assert metrics.frechet_distance(few, few) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(few, few) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_fid_is_zero_for_a_set_against_itself_and_grows_with_noise():
     images, _ = shapes.make_shapes(300, 32, seed=5)
     feats = tiny_features(images)
-    fids = [metrics.frechet_distance(feats, tiny_features(noisy(images, s))) for s in (0, 10, 40)]
+    fids = [frechet_distance(feats, tiny_features(noisy(images, s))) for s in (0, 10, 40)]
     assert fids[0] == pytest.approx(0.0, abs=1e-9)
     assert fids[0] < fids[1] < fids[2], fids
-
-
-def test_missing_inception_weights_is_one_line_naming_file_and_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    with pytest.raises(metrics.MissingWeightsError) as err:
-        metrics.inception_model()
-    message = str(err.value)
-    assert "\n" not in message
-    assert metrics.INCEPTION_WEIGHTS_FILE in message and str(tmp_path / "models") in message
-
-
-@pytest.mark.slow
-def test_inception_features_with_random_weights():
-    model = metrics.inception_model(weights=None)
-    images, _ = shapes.make_shapes(2, 32, seed=0)
-    feats = metrics.inception_features(images, model)
-    assert feats.shape == (2, 2048) and np.all(np.isfinite(feats))
 
 
 def test_laplacian_pyramid_levels_and_exact_reconstruction():
@@ -95,29 +80,30 @@ def test_swd_of_a_set_against_itself_is_small_and_grows_with_noise():
     assert same["swd"] < 0.5 * big["swd"]
 
 
-def test_evaluate_tiny_random_models_gives_every_figure():
+def test_evaluate_tiny_random_models_gives_every_figure(tmp_path):
     G, E = tiny_networks()
-    figures = metrics.evaluate(G, E, CONFIG, n=16, fid=True, feature_model=_Features())
+    network = features.FeatureNetwork("tiny", tiny_features, False, "test")
+    plan = fid.FidPlan(network, sample_images=24, real_images=40, runs_dir=tmp_path)
+    figures = metrics.evaluate(G, E, CONFIG, n=16, fid=plan)
     expected = {
         "z_corr_fresh", "code_dim_mean_abs", "code_dim_std_mean", "code_dim_std_min",
         "code_dim_std_max", "critic_real", "critic_fake", "recon_mse", "recon_mse_other",
         "recon_ssim", "recon_ssim_other", "swd_samples", "swd_samples_32", "swd_samples_16",
         "swd_recon", "swd_recon_32", "swd_recon_16", "fid_samples", "fid_recon",
-        "eval_images", "eval_seconds",
+        "kid_samples", "kid_samples_std", "kid_samples_subset_size", "kid_recon",
+        "kid_recon_std", "kid_recon_subset_size", "kid_subsets", "fid_network",
+        "fid_network_file", "fid_network_sha256", "fid_comparable", "fid_real_images",
+        "fid_sample_images", "fid_recon_images", "eval_images", "eval_seconds",
     }
     assert set(figures) == expected
-    assert all(np.isfinite(v) for v in figures.values())
+    # Every FID row names its network and counts
+    assert (figures["fid_network"], figures["fid_comparable"]) == ("tiny", False)
+    assert (figures["fid_real_images"], figures["fid_sample_images"],
+            figures["fid_recon_images"], figures["kid_samples_subset_size"]) == (40, 24, 16, 24)
+    assert all(np.isfinite(v) for v in figures.values() if not isinstance(v, str))
     assert -1 <= figures["z_corr_fresh"] <= 1 and figures["recon_mse"] > 0
     # N(E(x)) has unit std per code, so the per-dimension stds average near 1
     assert 0.3 < figures["code_dim_std_mean"] < 1.5
-
-
-class _Features:
-    """Stands in for InceptionV3's predict_on_batch in evaluate."""
-
-    def predict_on_batch(self, x):
-        x = np.asarray(x)
-        return tiny_features(((x + 1) * 127.5).astype(np.uint8)[:, ::9, ::9][:, :32, :32])
 
 
 def test_evaluate_on_a_folder_uses_only_its_distinct_held_out_images(tmp_path):

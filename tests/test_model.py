@@ -5,7 +5,8 @@ from keras import ops
 
 from conftest import gradients, random_batch, tiny_networks
 from ogan_tf.core import losses
-from ogan_tf.core.model import OGAN, make_optimizer
+from ogan_tf.core.model import OGAN
+from ogan_tf.core.optimizer import make_optimizer
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 
@@ -127,3 +128,10 @@ def test_fit_trains_and_z_corr_rises():
     assert z_corr[-1] > z_corr[0] + 0.1, z_corr
     assert z_corr[-1] > 0.5, z_corr
     assert int(model.optimizer.iterations) == 100
+
+
+def test_the_private_keras_internals_we_use_exist():
+    """core/keras_private.py: setup.cfg pins the Keras versions these were tested on."""
+    from ogan_tf.core import keras_private
+
+    assert keras_private.missing() == []

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from ogan_tf.core.model import AuthorRMSprop, make_optimizer
+from ogan_tf.core.optimizer import AuthorRMSprop, make_optimizer
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
 

@@ -12,7 +12,7 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
 from ogan_tf import cli
 from ogan_tf import runs as runs_module
-from ogan_tf.core.model import AuthorRMSprop
+from ogan_tf.core.optimizer import AuthorRMSprop
 from ogan_tf.train import training
 from ogan_tf.runs import RunDir, load_checkpoint
 

@@ -161,11 +161,12 @@ def test_cli_commands_on_a_tiny_run(dirs, tmp_path, capsys):
     assert cli.main(["interpolate", images[0], images[1], "-o", str(out / "strip.png"),
                      "--steps", "8", "--run", "t", *runs_arg]) == 0
     assert iio.imread(out / "strip.png").shape == (32, 10 * 32, 3)
-    assert cli.main(["evaluate", "--run", "t", "--no-fid", "--images", "16", *runs_arg]) == 0
+    # export, samples and evaluate take a run folder or an export folder, as the others
+    assert cli.main(["evaluate", "--run", str(exported), "--no-fid", "--images", "16"]) == 0
     result = json.loads((runs / "t" / "eval.json").read_text())
     assert result["step"] == 10 and result["eval_images"] == 16 and "swd_samples" in result
     assert RunDir(runs, "t").read_metrics()[-1]["event"] == "eval"
-    assert cli.main(["export", "--run", "t", *runs_arg]) == 0
+    assert cli.main(["export", "--run", str(runs / "t")]) == 0
     assert (exported / "encoder" / "saved_model.pb").is_file()
 
     capsys.readouterr()

@@ -1,9 +1,9 @@
 """`ogan-tf`: argument parsing and one-line errors, over every layer.
 
 cli/train.py holds `train` and `samples`, cli/use.py the commands that use a
-trained model. The commands' modules import the layers below (Keras,
-TensorFlow) only when a command runs: `ogan-tf --help` and argument errors
-stay instant.
+trained model, cli/view.py the page (`serve`) and `projector`. The commands'
+modules import the layers below (Keras, TensorFlow) only when a command
+runs: `ogan-tf --help` and argument errors stay instant.
 """
 
 import argparse
@@ -14,16 +14,10 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from ..errors import OganError, RunStopped  # noqa: E402  (no keras import: --help stays instant)
-from . import train, use  # noqa: E402
+from . import train, use, view  # noqa: E402
+from .common import add_dirs  # noqa: E402
 
-COMMANDS = {**train.COMMANDS, **use.COMMANDS}  # name -> handler(args)
-
-
-def add_dirs(parser, samples=True):
-    parser.add_argument("--runs-dir", default="runs", help="where runs live (default: runs)")
-    if samples:
-        parser.add_argument("--samples-dir", default="samples",
-                            help="where grids go (default: samples)")
+COMMANDS = {**train.COMMANDS, **use.COMMANDS, **view.COMMANDS}  # name -> handler(args)
 
 
 def parser():
@@ -31,6 +25,7 @@ def parser():
     sub = top.add_subparsers(dest="command", required=True)
     train.add_parsers(sub, add_dirs)
     use.add_parsers(sub, add_dirs)
+    view.add_parsers(sub, add_dirs)
     return top
 
 

@@ -9,9 +9,8 @@ import argparse
 import types
 
 from ..config import DEFAULT_PRESET, SETTINGS, auto_or_boolean, resolve_data
+from .common import add_model_source, run_of
 
-WEIGHTS_HELP = ("auto (the first EMA where the run keeps EMAs, else raw), raw, "
-                "or an EMA decay such as 0.999")
 
 
 def on_off(text):
@@ -97,31 +96,29 @@ def add_parsers(sub, add_dirs):
                        help="with a data path: the preset whose networks and settings "
                             "train on it, at its resolution unless --resolution (default: "
                             "folder, the author's 128 px DCGAN)")
-    train.add_argument("--run", help="run name (default: the data name; for a path, "
-                                     "its last part)")
+    train.add_argument("--run", help="run name, or the folder of a run to resume (default: "
+                                     "the data name; for a path, its last part)")
     train.add_argument("--fresh", action="store_true",
                        help="start over: move an existing run aside instead of resuming")
     add_dirs(train)
     setting_flags(train)
 
     samples = sub.add_parser("samples", help="write the three grids from a run")
-    samples.add_argument("--run", default=DEFAULT_PRESET,
-                         help=f"run name (default: {DEFAULT_PRESET})")
-    samples.add_argument("--weights", default="auto", help=WEIGHTS_HELP)
-    add_dirs(samples)
+    add_model_source(samples, samples=True)
 
 
 def run_train(args, log=print):
     # Here, not at the top: the training stack loads Keras (see cli/__init__.py).
     from ..train import training
 
-    choice = resolve_data(args.data, args.preset, args.run)
+    runs_dir, run_name = run_of(args) if args.run else (args.runs_dir, None)
+    choice = resolve_data(args.data, args.preset, run_name)
     if choice.path:
         log(f"data: {choice.path} (preset {choice.preset!r}); run name {choice.run_name!r}"
             + ("" if args.run else " from the path (--run / RUN= picks another)"))
     overrides = {name: getattr(args, name) for name, f in SETTINGS.items()
                  if f.metadata["flag"]}
-    run = training.start_run(args.runs_dir, args.samples_dir, choice.run_name, choice.preset,
+    run = training.start_run(runs_dir, args.samples_dir, choice.run_name, choice.preset,
                              {**overrides, **choice.overrides}, fresh=args.fresh, log=log)
     try:
         training.train(run, args.samples_dir, log=log)
@@ -132,7 +129,8 @@ def run_train(args, log=print):
 def run_samples(args, log=print):
     from ..use.grids import write_samples  # loads Keras (see cli/__init__.py)
 
-    write_samples(args.runs_dir, args.samples_dir, args.run, weights=args.weights, log=log)
+    runs_dir, name = run_of(args)
+    write_samples(runs_dir, args.samples_dir, name, weights=args.weights, log=log)
 
 
 COMMANDS = {"train": run_train, "samples": run_samples}

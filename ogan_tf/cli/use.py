@@ -8,9 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import DEFAULT_PRESET
 from ..errors import OganError
-from .train import WEIGHTS_HELP
+from .common import add_model_source, run_of
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DUPLICATE_THRESHOLD = 0.99
@@ -30,14 +29,7 @@ def amount_list(text):
 
 
 def add_parsers(sub, add_dirs):
-    default_run = DEFAULT_PRESET
-
-    def model_source(parser):
-        parser.add_argument("--run", default=default_run,
-                            help=f"run name, or a run or export folder (default: {default_run})")
-        parser.add_argument("--weights", default="auto", help=WEIGHTS_HELP)
-        add_dirs(parser, samples=False)
-
+    model_source = add_model_source
     p = sub.add_parser("export", help="write runs/<run>/export/: encoder.keras, "
                                       "encoder_raw.keras, generator.keras, SavedModels")
     model_source(p)
@@ -50,7 +42,17 @@ def add_parsers(sub, add_dirs):
     p.add_argument("--images", type=int, default=None,
                    help="held-out images to use (default: the run's eval_images)")
     p.add_argument("--no-fid", action="store_true",
-                   help="skip FID (it needs the InceptionV3 ImageNet weights file)")
+                   help="skip FID and KID (they need a feature network file)")
+    p.add_argument("--fid-network", default="auto", metavar="NAME|FILE",
+                   help="standard (the 2015-12-05 Inception graph, comparable with papers), "
+                        "keras (Keras' InceptionV3: not comparable), auto (standard where "
+                        "placed, else keras; the default) or the graph file's path")
+    p.add_argument("--fid-images", type=int, default=None, metavar="N",
+                   help="samples for FID and KID (default: 50000 with a GPU, the fid50k_full "
+                        "convention; else 1000)")
+    p.add_argument("--fid-real", type=int, default=None, metavar="N",
+                   help="real training images of the cached reference statistics (0: all; "
+                        "default: all with a GPU, else as many as --fid-images)")
 
     p = sub.add_parser("encode", help="codes N(E(x)) of images, saved as .npy")
     p.add_argument("images", nargs="+", help="image files (any size: centre-cropped, resized)")
@@ -83,8 +85,11 @@ def add_parsers(sub, add_dirs):
     p.add_argument("--negative", metavar="DIR", help="folder of images without it")
     p.add_argument("--labels", metavar="FILE",
                    help="a CelebA-style table (list_attr_celeba.txt: names, then 'file 1 -1 ...' "
-                        "per image) or a CSV of file,value (a continuous attribute)")
-    p.add_argument("--attribute", help="the table's column (needed when it has several)")
+                        "per image), a CSV of file,value (a continuous attribute), or a "
+                        "StyleGAN2-ADA dataset .zip (its dataset.json labels)")
+    p.add_argument("--attribute", help="the table's column (needed when it has several); "
+                                       "of a dataset zip, a class N (against the rest) or a "
+                                       "label vector's column N")
     p.add_argument("--images", metavar="DIR",
                    help="where the table's files are (default: the table's folder)")
     p.add_argument("-o", "--output", required=True,
@@ -116,7 +121,10 @@ def add_parsers(sub, add_dirs):
     p = sub.add_parser("edit", help="rows of image, G(s N(E(image)) + a d) for each amount a")
     p.add_argument("images", nargs="+", help="image files (any size: centre-cropped, resized)")
     p.add_argument("--direction", required=True, metavar="FILE",
-                   help="a direction .npy (from `ogan-tf direction` or `principal`)")
+                   help="a direction .npy: from `ogan-tf direction` or `principal`, or the "
+                        "field's (1, z_dim) InterFaceGAN boundary or (k, z_dim) rows with --row")
+    p.add_argument("--row", type=int, default=None, metavar="N",
+                   help="the row of a (k, z_dim) direction file (GANSpace components)")
     p.add_argument("--amounts", type=amount_list, default=(-2.0, -1.0, 0.0, 1.0, 2.0),
                    help="comma-separated amounts a (default -2,-1,0,1,2)")
     p.add_argument("--orthogonal-to", nargs="+", action="extend", default=[], metavar="FILE",
@@ -190,15 +198,17 @@ def _model(args, log):
 def run_export(args, log=print):
     from ..use.export import export_run  # loads Keras
 
-    export_run(args.runs_dir, args.run, args.weights,
+    export_run(*run_of(args), args.weights,
                saved_model=not args.no_saved_model, log=log)
 
 
 def run_evaluate(args, log=print):
-    from ..use.evaluation import evaluate_run  # loads Keras
+    from ..train.hardware import accelerators  # loads Keras
+    from ..use.evaluation import evaluate_run
 
-    evaluate_run(args.runs_dir, args.run, args.weights, n=args.images,
-                 fid=not args.no_fid, log=log)
+    evaluate_run(*run_of(args), args.weights, n=args.images, fid=not args.no_fid, log=log,
+                 fid_network=args.fid_network, fid_images=args.fid_images,
+                 fid_real=args.fid_real, accelerator=bool(accelerators()))
 
 
 def run_claims(args, log=print):
@@ -308,7 +318,7 @@ def run_direction(args, log=print):
                             f"{attribute} ({values[0]:g}): one class only; a direction needs "
                             "examples of both sides")
         keep = _limited(values, args.limit, args.seed)
-        folder = Path(args.images) if args.images else Path(args.labels).parent
+        folder = Path(args.images) if args.images else files.labels_folder(args.labels)
         model = _model(args, log)
         direction = model.direction(images=[str(folder / names[i]) for i in keep],
                                     values=values[keep], attribute=attribute,
@@ -362,7 +372,8 @@ def run_edit(args, log=print):
     out = _output(args.output, _IMAGE_SUFFIXES)
     model = _model(args, log)
     images = model.images(args.images)
-    edits = model.edit(images, args.direction, args.amounts, args.scale, args.orthogonal_to)
+    edits = model.edit(images, args.direction, args.amounts, args.scale, args.orthogonal_to,
+                       args.row)
     rows = np.concatenate([images[:, None], edits], axis=1)
     _write_image(out, _grid(rows.reshape((-1,) + rows.shape[2:]), rows.shape[1]))
     amounts = ",".join(f"{a:g}" for a in args.amounts)

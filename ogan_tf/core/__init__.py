@@ -1,2 +1,3 @@
-"""The algorithm in keras.ops: losses, networks, the OGAN model and its
-optimizer, weight EMAs. Imports nothing of ogan_tf but config and errors."""
+"""The algorithm in keras.ops: losses, networks, the OGAN model, its fused
+step, its optimizer, the replica and BatchNorm helpers, weight EMAs.
+Imports nothing of ogan_tf but config and errors."""

@@ -20,6 +20,9 @@ under XLA and on JAX. The author used none: Config.augment = "none".
 import keras
 from keras import ops
 
+from ..config import AUGMENT_NAMES
+from .registry import named
+
 TRANSLATION_RATIO = 0.125  # DiffAugment's
 CUTOUT_RATIO = 0.5  # DiffAugment's
 
@@ -74,8 +77,8 @@ def random_cutout(images, seed, ratio=CUTOUT_RATIO):
     return images * mask
 
 
-# Config.augment's names (config.AUGMENT_NAMES) -> transform(images, seed)
-AUGMENTS = {"translation": random_translation, "cutout": random_cutout}
+# Config.augment's names -> transform(images, seed), checked against config.py
+AUGMENTS = named(AUGMENT_NAMES, translation=random_translation, cutout=random_cutout)
 
 
 def parse(text):

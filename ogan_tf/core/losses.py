@@ -7,6 +7,9 @@ as in the article: avg, std and rho are statistics of ONE code vector.
 
 from keras import ops
 
+from ..config import ENCODER_TERM_NAMES, GAN_LOSS_NAMES
+from .registry import named
+
 # Floor for norms, as keras' l2_normalize in the author's code: a constant
 # vector standardises to 0 (rho = 0) instead of 0/0.
 EPSILON = 1e-12
@@ -45,6 +48,16 @@ def correlation(a, b):
         return centred / ops.sqrt(ops.maximum(norm_sq, EPSILON))
 
     return ops.sum(unit(a) * unit(b), axis=-1)
+
+
+def loss_inputs(z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng):
+    """The author's graph's outputs as every GAN loss here takes them: the
+    codes and G(z) cast to float32 (G and E may compute in a mixed policy;
+    a no-op under float32)."""
+    def f32(x):
+        return ops.cast(x, "float32")
+    return {"z": z, "x_real": x_real, "x_fake_ng": f32(x_fake_ng), "z_real": f32(z_real),
+            "z_fake": f32(z_fake), "z_fake_ng": f32(z_fake_ng)}
 
 
 def ogan_qp_loss(
@@ -89,7 +102,7 @@ def ogan_qp_loss(
 # only z_real and z_fake_ng; G's term is f(avg z_fake) - f(avg z_fake_ng),
 # whose value is 0 and whose E-gradient cancels (the two E calls see equal
 # images), leaving exactly the gradient of G's objective f(avg E(G(z))).
-ENCODER_TERMS = ("rho", "mse")
+ENCODER_TERMS = ENCODER_TERM_NAMES  # "rho", "mse": encoder_penalty's kinds
 
 
 def encoder_penalty(z, z_fake, kind="rho"):
@@ -146,8 +159,5 @@ def ogan_nonsaturating_loss(
 
 # Config.gan_loss -> loss function; each takes the OGAN graph's outputs and
 # the rho_weight, qp_weight, encoder_term keywords (qp_weight used by "qp" only).
-GAN_LOSSES = {
-    "qp": ogan_qp_loss,
-    "hinge": ogan_hinge_loss,
-    "ns": ogan_nonsaturating_loss,
-}
+GAN_LOSSES = named(GAN_LOSS_NAMES, qp=ogan_qp_loss, hinge=ogan_hinge_loss,
+                   ns=ogan_nonsaturating_loss)

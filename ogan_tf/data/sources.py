@@ -17,7 +17,10 @@ the GIL, so tf.data can call ``load`` from several threads at once. Kinds:
              holds 2^NN px images as tf.train.Example{shape: int64 [C, H, W],
              data: raw uint8 bytes}; the file for the resolution is read, else
              the next larger one (resized down)
-A set on disk holds back a fixed random min(256, n / 5) of its images.
+  zip        a StyleGAN2-ADA dataset zip (its dataset_tool.py's output):
+             image files plus dataset.json with their labels (data/stylegan_zip.py)
+A set on disk holds back a fixed random min(256, n / 5) of its images
+(the base class: data/source_base.py).
 """
 
 import functools
@@ -31,85 +34,13 @@ import numpy as np
 from ..config import DISK_FORMATS
 from ..errors import ConfigError, DataError
 from . import images, shapes
+from .source_base import Source, split  # noqa: F401  (split: the Source API, here too)
+from .stylegan_zip import ZipSource
 
 _TFRECORD_NAME = re.compile(r"^(?P<stem>.+)-r(?P<log2>\d\d)\.tfrecords$")
 DATA_DIR_ENV = "OGAN_DATA_DIR"
 DEFAULT_DATA_DIR = "~/ogan_data"
-HELDOUT_MAX = 256  # images of a set on disk held back for the grids
-_HELDOUT_SEED = 20190404  # fixed: the held-out images are a property of the data set
 _SHAPES_HELDOUT_SEED_OFFSET = 1_000_003  # a different stream: never a training image
-
-
-def split(n):
-    """(held-out indices, training indices) of a set of n images on disk: a
-    fixed random min(HELDOUT_MAX, n // 5) (at least 1) are held back."""
-    if n < 2:
-        raise DataError(f"the data set has {n} image(s); it needs at least 2")
-    held = min(HELDOUT_MAX, max(1, n // 5))
-    order = np.random.default_rng(_HELDOUT_SEED).permutation(n)
-    return np.sort(order[:held]), np.sort(order[held:])
-
-
-class Source:
-    """A data set with its resolution, crop and JPEG draft setting bound."""
-
-    kind = "?"
-    in_memory = False  # True: load_many of every training image is cheap (generated)
-
-    def __init__(self, path, resolution, crop_max=0, jpeg_draft=False):
-        self.path = Path(path)
-        self.resolution = resolution
-        self.crop_max = crop_max
-        self.jpeg_draft = jpeg_draft
-
-    def __len__(self):
-        raise NotImplementedError
-
-    def name(self, i):
-        """What item i is called in a warning (a path, a key)."""
-        raise NotImplementedError
-
-    def load(self, i):
-        """Item i -> ((res, res, 3) uint8, upscaled); images.BadImage or
-        OSError when it cannot be read."""
-        raise NotImplementedError
-
-    def load_many(self, indices):
-        """Items as one uint8 (n, res, res, 3) array (all must be readable)."""
-        return np.stack([self.load(int(i))[0] for i in indices])
-
-    def describe(self):
-        return f"{len(self):,} images in {self.kind} {self.path}"
-
-    @functools.cached_property
-    def _split(self):
-        return split(len(self))
-
-    @property
-    def train_indices(self):
-        return self._split[1]
-
-    @property
-    def heldout_count(self):
-        """Distinct held-out images (None: any number, a generated set)."""
-        return len(self._split[0])
-
-    def heldout(self, n):
-        """n uint8 images kept out of training (for grids and evaluation). A
-        held-out file that cannot be read is passed over; a small set holds
-        back fewer than n, and they repeat."""
-        good, first_error = [], None
-        for i in self._split[0]:
-            try:
-                good.append(self.load(int(i))[0])
-            except Exception as err:  # a bad held-out file: take the next one
-                first_error = first_error or f"{self.name(i)}: {err}"
-            if len(good) == n:
-                break
-        if not good:
-            raise DataError(f"none of the held-out images of {self.path} could be read "
-                            f"(first: {first_error})")
-        return np.stack([good[k % len(good)] for k in range(n)])
 
 
 class ShapesSource(Source):
@@ -323,14 +254,17 @@ class TFRecordSource(Source):
 
 
 def detect_format(path):
-    """'lmdb', 'tfrecords' or 'folder' for what is at path."""
+    """'lmdb', 'tfrecords', 'zip' or 'folder' for what is at path."""
     path = Path(path)
     if path.is_file():
         if path.name.endswith(".tfrecords"):
             return "tfrecords"
+        if path.suffix.lower() == ".zip":
+            return "zip"
         if path.name == "data.mdb":
             return "lmdb"
-        raise DataError(f"{path} is a file; give the folder that holds the data set")
+        raise DataError(f"{path} is a file; give the folder that holds the data set "
+                        "(or a StyleGAN2-ADA dataset .zip, a .tfrecords file)")
     if (path / "data.mdb").is_file():
         return "lmdb"
     if tfrecord_files(path):
@@ -393,4 +327,6 @@ def open_path(path, resolution, kind="auto", crop_max=0, jpeg_draft=False):
         return TFRecordSource(path, *bound)
     if kind == "folder":
         return FolderSource(path, *bound)
+    if kind == "zip":
+        return ZipSource(path, *bound)
     raise DataError(f"unknown data format {kind!r}; use one of: {', '.join(DISK_FORMATS)}")

@@ -22,10 +22,14 @@ import keras
 import numpy as np
 
 from ..config import FIXED_FOR_RUN, Config
-from ..core.model import OGAN, RMSPROP_UPDATES, nonfinite_weights, unsynchronized_batchnorm
+from ..core.batchnorm import unsynchronized_batchnorm
+from ..core.finite import nonfinite_weights
+from ..core.model import OGAN
+from ..core.optimizer import RMSPROP_UPDATES
 from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
 from . import lock as run_lock
 from .files import atomic_write, append_line, file_size, write_text
+from .source import CONFIG_NAME, EXPORT_NAME
 
 _CKPT = re.compile(r"^ckpt-(\d+)\.keras$")
 _EMA = re.compile(r"^ckpt-(\d+)\.ema-([0-9.e-]+)\.weights\.h5$")
@@ -75,8 +79,9 @@ class RunDir:
         self.name = name
         self.path = Path(runs_dir) / name
         self.checkpoints = self.path / "checkpoints"
-        self.config_path = self.path / "config.json"
+        self.config_path = self.path / CONFIG_NAME
         self.metrics_path = self.path / "metrics.jsonl"
+        self.export = self.path / EXPORT_NAME
 
     # config -------------------------------------------------------------
     def exists(self):
@@ -151,7 +156,7 @@ class RunDir:
             for stale in folder.glob(".tmp-*") if folder.is_dir() else ():
                 if stale.is_file():
                     stale.unlink()
-        export = self.path / "export"
+        export = self.export
         for stale in sorted(self.path.glob(".*-export-*")) if self.path.is_dir() else ():
             match = _EXPORT_TMP.match(stale.name)
             if not match or run_lock.process_alive(int(match.group(2))):

@@ -141,26 +141,46 @@ class LogChanges(keras.callbacks.Callback):
             self.last = now
 
 
-class LogEstimate(StepCallback):
-    """Logs once, at the end of the first epoch, how long the remaining
-    steps will take: the rate of the steps after the first (whose time holds
-    the tracing and compiling of the step)."""
+def progress_line(step, stop, steps_per_s):
+    """'step 300/10,500 (2.9%), 6.81 steps/s, 25 min left': the line each
+    log interval prints."""
+    left = (stop - step) / max(steps_per_s, 1e-9)
+    if left >= 3600:
+        told = f"{int(left // 3600)} h {int(left % 3600 // 60):02d} min"
+    elif left >= 60:
+        told = f"{int(left // 60)} min {int(left % 60):02d} s"
+    else:
+        told = f"{left:.0f} s"
+    return (f"step {step:,}/{stop:,} ({100 * step / max(stop, 1):.1f}%), "
+            f"{steps_per_s:.2f} steps/s, {told} left")
 
-    def __init__(self, start_step, stop, describe, log=print):
+
+class LogProgress(StepCallback):
+    """Logs at each Keras epoch's end (every log interval) the step out of
+    the total, steps/s and the time left (progress_line). The rate is the
+    interval's own, timed on the host between epoch ends (no device sync);
+    in the first interval it starts at the end of the first step, whose time
+    holds the tracing and compiling. hint: words added to the first line
+    (the GPU set-up, when a GPU preset trains on a CPU)."""
+
+    def __init__(self, start_step, stop, log=print, hint=None):
         super().__init__(start_step)
-        self.stop, self.describe, self.log = stop, describe, log
-        self.first = None  # (step, time) once the first step is done
-        self.done = False
+        self.stop, self.log, self.hint = stop, log, hint
+        self.mark = None  # (step, time) the next interval's rate counts from
 
     def on_step_end(self, step):
-        if self.first is None:
-            self.first = (step, time.perf_counter())
+        if self.mark is None:
+            self.mark = (step, time.perf_counter())
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
-        if self.done or self.first is None or self.step == self.first[0]:
+        if self.mark is None or self.step == self.mark[0]:
             return
-        step, began = self.first
-        rate = (self.step - step) / max(time.perf_counter() - began, 1e-9)
-        self.log("\n" + self.describe(rate, self.stop - self.step))
-        self.done = True
+        now = time.perf_counter()
+        rate = (self.step - self.mark[0]) / max(now - self.mark[1], 1e-9)
+        line = progress_line(self.step, self.stop, rate)
+        if self.hint:
+            line, self.hint = f"{line}; {self.hint}", None
+        # a new line: Keras' progress bar has not ended its line yet
+        self.log("\n" + line)
+        self.mark = (self.step, now)

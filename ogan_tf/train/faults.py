@@ -18,7 +18,7 @@ import signal
 import threading
 
 from .callbacks import StepCallback
-from ..core.model import nonfinite_weights
+from ..core.finite import nonfinite_weights
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 NAMES = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}

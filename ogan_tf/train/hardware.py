@@ -110,7 +110,7 @@ def warnings(config):
     on_gpu = bool(accelerators())
     if gpu_setting_on_cpu(config):
         out.append(f"warning: {config.resolution} px is a GPU setting and this run trains "
-                   f"on the CPU; the time it will take is logged after the first "
+                   f"on the CPU; the time left is logged every "
                    f"{config.log_every} steps. GPU set-up: make install GPU=1 ({GPU_DOCS})")
     if not on_gpu and config.precision == "mixed_bfloat16" and not native_bfloat16():
         out.append("warning: precision mixed_bfloat16 on a CPU without native bfloat16 "
@@ -123,10 +123,6 @@ def warnings(config):
     return out
 
 
-def estimate_line(steps_per_s, remaining):
-    """How long `remaining` steps take at `steps_per_s`, in words."""
-    seconds = remaining / max(steps_per_s, 1e-9)
-    hours = seconds / 3600
-    told = f"{hours:.1f} hours" if hours >= 1 else f"{seconds / 60:.0f} minutes"
-    return (f"estimate: {steps_per_s:.2f} steps/s on the CPU; the remaining {remaining:,} "
-            f"steps take about {told}. A GPU: make install GPU=1 ({GPU_DOCS})")
+def gpu_hint():
+    """What the first progress line adds when a GPU preset trains on the CPU."""
+    return f"on the CPU; a GPU: make install GPU=1 ({GPU_DOCS})"

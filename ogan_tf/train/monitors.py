@@ -13,7 +13,9 @@ import imageio.v3 as iio
 from ..runs import weights_label
 from ..use import metrics
 from ..use.evaluation import eval_row
+from ..use.fid import fid_plan
 from .callbacks import StepCallback
+from .hardware import accelerators
 
 
 class EvaluateEvery(StepCallback):
@@ -27,9 +29,11 @@ class EvaluateEvery(StepCallback):
         self.weights, self.label = weights, label
         self.writer = None  # a TensorBoardWriter, when there is one
         self.guard = None  # a faults.RunGuard, when there is one
-        # Built once, now: a missing weights file stops the run before step 1,
-        # and no evaluation builds InceptionV3 again.
-        self.feature_model = metrics.inception_model() if config.eval_fid else None
+        # Built once, now: a missing network file stops the run before step 1,
+        # and no evaluation builds the network again (the reference
+        # statistics are cached beside the data or in the runs folder).
+        self.fid = fid_plan(runs_dir=run_dir.path.parent, accelerator=bool(accelerators())) \
+            if config.eval_fid else None
 
     def on_step_end(self, step):
         if step % self.every and step != self.last_step:
@@ -38,8 +42,7 @@ class EvaluateEvery(StepCallback):
             return  # nothing is computed from non-finite weights
         with self.weights():
             figures = metrics.evaluate(self.model.generator, self.model.encoder, self.config,
-                                       n=self.config.eval_images, fid=self.config.eval_fid,
-                                       feature_model=self.feature_model)
+                                       n=self.config.eval_images, fid=self.fid)
         row = eval_row(step, self.label, figures)
         self.run_dir.append_metrics(row)
         if self.writer:

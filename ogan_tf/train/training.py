@@ -16,7 +16,9 @@ import keras
 from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from ..core.augment import parse as parse_augment
 from ..core.ema import WeightEMA
-from ..core.model import OGAN, make_optimizer, set_synchronized_batchnorm
+from ..core.batchnorm import set_synchronized_batchnorm
+from ..core.model import OGAN
+from ..core.optimizer import make_optimizer
 from ..core.networks import build_encoder, build_generator
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source
@@ -31,7 +33,7 @@ from ..use.export import export_run
 from ..use.grids import sample_grids
 from . import distribute, folder_recipe, hardware
 from .callbacks import (
-    EveryNSteps, LogChanges, LogEstimate, MetricsLogger, StopAtStep, UpdateEMA,
+    EveryNSteps, LogChanges, LogProgress, MetricsLogger, StopAtStep, UpdateEMA,
 )
 from .faults import RunGuard, StopSignals
 from .monitors import training_monitors
@@ -330,8 +332,9 @@ def _train(run, samples_dir, signals, log, verbose, extra_callbacks):
     callbacks = _chief_callbacks(run, samples_dir, stats, log, guard) if chief else [guard]
     for line in hardware.warnings(config) if chief else []:
         log(line)
-    if chief and hardware.gpu_setting_on_cpu(config):  # how long it will take, in words
-        callbacks.append(LogEstimate(start, stop, hardware.estimate_line, log))
+    if chief:  # step, steps/s and the time left at each log interval
+        hint = hardware.gpu_hint() if hardware.gpu_setting_on_cpu(config) else None
+        callbacks.append(LogProgress(start, stop, log, hint))
     log(f"training {run.dir.name!r}: {config.variant} at {config.resolution} px, "
         f"widest layer {config.channels or config.resolution * 8}, z_dim {config.z_dim}, "
         f"batch {config.batch_size}, steps {start} -> {stop} "

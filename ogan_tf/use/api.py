@@ -29,8 +29,10 @@ import keras
 import numpy as np
 
 from ..data import images as pixels
+from ..data.stylegan_zip import read_bytes
 from ..errors import OganError, first_line
 from ..runs import load_run, weights_label
+from ..runs.source import is_run_folder, resolve
 from . import inference
 from .latent import files as latent_files
 from .latent import fit, similarity
@@ -54,7 +56,7 @@ def read_image(path, resolution, crop_max=0):
     mode converted to RGB as the author's imread(mode="RGB"), centre crop,
     resize); ImageError saying why not."""
     try:
-        data = Path(path).read_bytes()
+        data = read_bytes(path)  # a file, or a member of a zip: set.zip/00000/img.png
         return pixels.load(data, resolution, crop_max)[0]
     except (OSError, pixels.BadImage) as err:
         raise ImageError(f"{path} is unreadable ({first_line(err)})") from None
@@ -262,13 +264,14 @@ class OganModel:
         info = {"kind": "direction", "attribute": attribute, **self.about(), **source, **stats}
         return latent_files.Direction(vector, info)
 
-    def direction_vector(self, direction):
+    def direction_vector(self, direction, row=None):
         """A unit (z_dim,) vector from a Direction, a direction file or an
-        array; a direction found on another run or step is used with a note."""
+        array; a direction found on another run or step is used with a note.
+        row: which row of a file of (k, z_dim) directions (GANSpace)."""
         if isinstance(direction, latent_files.Direction):
             vector, info = direction.vector, direction.info
         elif isinstance(direction, (str, Path)):
-            vector, info = latent_files.load_direction(direction, self.z_dim)
+            vector, info = latent_files.load_direction(direction, self.z_dim, row)
         else:
             vector, info = np.asarray(direction, np.float32), {}
         if vector.shape != (self.z_dim,):
@@ -282,13 +285,14 @@ class OganModel:
                      f"{found[1]}; this model is run {here[0]!r} step {here[1]}")
         return fit.unit(vector).astype(np.float32)
 
-    def edit(self, images, direction, amounts, scale=None, orthogonal_to=()):
+    def edit(self, images, direction, amounts, scale=None, orthogonal_to=(), row=None):
         """G(s N(E(x)) + a d) for each image x and amount a: uint8
         (n, len(amounts), res, res, 3). direction d: a Direction, a direction
-        file or a (z_dim,) vector (made unit length); orthogonal_to: other
-        directions whose components are removed from d first (conditional
-        editing: the others' read-outs stay as they are)."""
-        d = self.direction_vector(direction)
+        file (row: which of its rows, for a (k, z_dim) file) or a (z_dim,)
+        vector (made unit length); orthogonal_to: other directions whose
+        components are removed from d first (conditional editing: the
+        others' read-outs stay as they are)."""
+        d = self.direction_vector(direction, row)
         if orthogonal_to:
             d = fit.orthogonalize(d, [self.direction_vector(o) for o in orthogonal_to])
         amounts = np.atleast_1d(np.asarray(amounts, np.float32))
@@ -377,28 +381,23 @@ class OganModel:
 
 def load(source, runs_dir="runs", weights="auto", log=print):
     """An OganModel from a run name (in runs_dir), a run folder, or an export
-    folder (runs/<run>/export, see export.py). weights (runs only): "auto"
-    (the first EMA where the run keeps EMAs, else raw), "raw" or a decay."""
-    path = Path(source)
-    if (path / "encoder_raw.keras").is_file() and (path / "generator.keras").is_file():
-        model = load_export(path, log)
+    folder (runs/<run>/export, see export.py): runs.source.resolve. weights
+    (runs only): "auto" (the first EMA where the run keeps EMAs, else raw),
+    "raw" or a decay."""
+    found = resolve(source, runs_dir)
+    if found.export is not None:
+        model = load_export(found.export, log)
         held = model.info.get("weights")
         wanted = weights_label(None, weights) if weights != "auto" else held
         if wanted != held:
-            raise OganError(f"export {path} holds the {held!r} weights, not {wanted!r}; "
-                            "load the run itself to pick other weights")
+            raise OganError(f"export {found.export} holds the {held!r} weights, not "
+                            f"{wanted!r}; load the run itself to pick other weights")
         return model
-    if (path / "config.json").is_file():
-        runs_dir, name = path.parent, path.name
-    elif len(path.parts) > 1:
-        raise OganError(f"{source} is neither a run folder (with config.json) nor an export "
-                        "folder (with encoder_raw.keras); pass a run name or one of those")
-    else:
-        name = str(source)
+    runs_dir, name = found.run()
     config, model, step = load_run(runs_dir, name, weights)
     info = {"run": name, "step": step, "weights": weights_label(config, weights)}
     return OganModel(model.encoder, model.generator, config.recon_scale, info, log,
-                     crop_max=config.crop_max, home=Path(runs_dir) / name)
+                     crop_max=config.crop_max, home=found.run_path)
 
 
 def load_export(path, log=print):
@@ -413,6 +412,6 @@ def load_export(path, log=print):
     except (OSError, ValueError) as err:
         raise OganError(f"export {path} is unreadable ({first_line(err)}); "
                         "write it again with `ogan-tf export --run RUN`") from None
-    home = path.parent if (path.parent / "config.json").is_file() else path
+    home = path.parent if is_run_folder(path.parent) else path
     return OganModel(encoder, generator, info.get("recon_scale", 0.9),
                      info, log, crop_max=info.get("crop_max", 0), home=home)

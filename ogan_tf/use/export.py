@@ -34,11 +34,12 @@ from keras import layers
 from ..data.images import PIXEL_HALF
 from ..runs import RunDir, export_temporary_names, load_run, weights_label
 from ..runs.files import disk_full_error, file_size, fsync_dir, fsync_tree, is_disk_full
+from ..runs.source import EXPORT_MODELS
 
 # N()'s epsilon: var + 1e-24 under the square root is losses.standardize's
 # floor of the std at 1e-12, and changes nothing for any non-constant code.
 STANDARDIZE_EPSILON = 1e-24
-FILES = ("encoder.keras", "encoder_raw.keras", "generator.keras", "info.json")
+FILES = ("encoder.keras", *EXPORT_MODELS, "info.json")
 
 
 def uint8_encoders(encoder):
@@ -122,7 +123,7 @@ def export_run(runs_dir, name, weights="auto", saved_model=True, log=print):
         "dataset": config.dataset,
         "crop_max": config.crop_max,  # how images of other sizes are cut (images.crop_box)
     }
-    out = export_models(model.generator, model.encoder, run_dir.path / "export", info,
+    out = export_models(model.generator, model.encoder, run_dir.export, info,
                         saved_model=saved_model)
     log(f"exported {name!r} at step {step} ({info['weights']} weights) to {out}/: "
         + ", ".join(FILES[:3]) + (" and SavedModels" if saved_model else ""))

@@ -1,14 +1,13 @@
-"""Evaluation figures for a trained G and E: FID, SWD, reconstruction, codes.
+"""Evaluation figures for a trained G and E: FID, KID, SWD, reconstruction, codes.
 
 Kept apart from training (as StyleGAN's metric registry): every function
 takes images or models and returns numbers; ``evaluate`` gathers them all.
 Images are uint8 ``(n, H, W, 3)`` unless a name says otherwise.
 
-- FID (Heusel et al. 2017): Frechet distance of InceptionV3 pool features
-  (keras.applications, include_top=False, pooling="avg", 299 px). The
-  ImageNet weights are read from Keras' cache and never downloaded here: a
-  missing file is a one-line error naming it, its URL and the folder
-  (``inception_weights_path``).
+- FID and KID (use/fid.py): of samples and reconstructions against the
+  data set's cached reference statistics, with a named feature network
+  (use/features.py: the standard 2015-12-05 Inception graph, or Keras'
+  InceptionV3 as a fallback that is not comparable with papers).
 - SWD (Karras et al. 2018, "Progressive growing of GANs", section 5 and
   appendix D), written from the paper's description: a Laplacian pyramid of
   each image from full resolution down to 16 px; from each level, 128 random
@@ -22,99 +21,16 @@ Images are uint8 ``(n, H, W, 3)`` unless a name says otherwise.
   (the figure an encoder that carries no information would get).
 """
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from ..core import losses
-from ..data.images import to_float, unit_range
+from ..data.images import to_float
 from ..data.sources import open_source
 from ..errors import OganError
+from .fid import fid_figures
 from .inference import decode, encode
-
-INCEPTION_WEIGHTS_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5"
-# Where Keras itself fetches it; we never download (runs stay offline and reproducible).
-INCEPTION_WEIGHTS_URL = (
-    "https://storage.googleapis.com/tensorflow/keras-applications/inception_v3/"
-    + INCEPTION_WEIGHTS_FILE
-)
-INCEPTION_SIZE = 299
-BATCH = 250  # images per model call in evaluation
-
-
-class MissingWeightsError(OganError):
-    """The InceptionV3 weights file for FID is not in Keras' cache."""
-
-
-# FID ---------------------------------------------------------------------
-def keras_models_dir():
-    """Keras' download cache for model weights: $KERAS_HOME/models or ~/.keras/models."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "models"
-
-
-def inception_weights_path():
-    """The ImageNet weights file of InceptionV3 (no top), or a one-line error
-    saying which file to place where (this machine cannot download it)."""
-    path = keras_models_dir() / INCEPTION_WEIGHTS_FILE
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"FID needs the InceptionV3 weights {INCEPTION_WEIGHTS_FILE} in {path.parent}/ "
-            f"(from {INCEPTION_WEIGHTS_URL}); place it there, or pass --no-fid"
-        )
-    return path
-
-
-def inception_model(weights="imagenet"):
-    """InceptionV3 pool features, (B, 299, 299, 3) in [-1, 1] -> (B, 2048).
-
-    weights: "imagenet" (the cached file, never downloaded here), None
-    (random: for tests), or a path to a weights file.
-    """
-    import keras
-
-    if weights == "imagenet":
-        weights = str(inception_weights_path())
-    return keras.applications.InceptionV3(
-        include_top=False, pooling="avg", weights=weights,
-        input_shape=(INCEPTION_SIZE, INCEPTION_SIZE, 3),
-    )
-
-
-def inception_features(images, model, batch_size=50):
-    """Pool features of uint8 images, resized (bilinear) to 299 px and scaled
-    to [-1, 1] as keras.applications.inception_v3.preprocess_input does."""
-    import tensorflow as tf
-
-    out = []
-    for lo in range(0, len(images), batch_size):
-        x = tf.image.resize(
-            tf.cast(images[lo:lo + batch_size], tf.float32), (INCEPTION_SIZE, INCEPTION_SIZE)
-        )
-        out.append(np.asarray(model.predict_on_batch(unit_range(x)), np.float64))
-    return np.concatenate(out)
-
-
-def frechet_distance(features_a, features_b):
-    """||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)) of two feature sets.
-
-    tr((S_a S_b)^(1/2)) is computed as the sum of square roots of the
-    eigenvalues of S_a^(1/2) S_b S_a^(1/2), a symmetric PSD matrix with the
-    same eigenvalues: stable also for the singular covariances of fewer
-    samples than features.
-    """
-    a, b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    vals, vecs = np.linalg.eigh(cov_a)
-    sqrt_a = (vecs * np.sqrt(np.clip(vals, 0, None))) @ vecs.T
-    cross = np.linalg.eigvalsh(sqrt_a @ cov_b @ sqrt_a)
-    trace_sqrt = np.sqrt(np.clip(cross, 0, None)).sum()
-    fid = np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_sqrt
-    return float(max(fid, 0.0))
-
 
 # SWD ---------------------------------------------------------------------
 _BINOMIAL = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0  # the pyramid's 5-tap filter
@@ -247,14 +163,14 @@ def code_figures(generator, encoder, images, z):
     }
 
 
-def evaluate(generator, encoder, config, n=1000, fid=False, feature_model=None, seed=0,
-             log=None):
+def evaluate(generator, encoder, config, n=1000, fid=None, seed=0, log=None):
     """Every figure for a G and E trained with `config`, on n held-out images.
 
-    fid: also FID of samples and reconstructions against the held-out
-    images (InceptionV3 with the cached ImageNet weights unless
-    feature_model is given). n is cut to the held-out images a data set on
-    disk has (Source.heldout_count). Returns a flat dict of floats.
+    fid: a fid.FidPlan (the feature network and the counts): also FID and
+    KID of samples and reconstructions against the data set's reference
+    statistics; None: neither. n is cut to the held-out images a data set
+    on disk has (Source.heldout_count). Returns a flat dict of numbers (and
+    the FID network's name and file).
     """
     began = time.perf_counter()
     source = open_source(config)
@@ -263,8 +179,6 @@ def evaluate(generator, encoder, config, n=1000, fid=False, feature_model=None, 
         if log:
             log(f"the data set holds back {available} images: evaluating on those")
         n = available
-    if fid and feature_model is None:
-        feature_model = inception_model()  # fails before any work when the file is missing
     real = source.heldout(n)
     z = np.random.default_rng([seed, 7]).standard_normal((n, config.z_dim)).astype(np.float32)
     fake, figures = code_figures(generator, encoder, real, z)
@@ -273,14 +187,8 @@ def evaluate(generator, encoder, config, n=1000, fid=False, feature_model=None, 
     for name, images in (("samples", fake), ("recon", recon)):
         for key, value in swd(real, images, seed=seed).items():
             figures[key.replace("swd", f"swd_{name}", 1)] = value
-    if fid:
-        if log:
-            log(f"FID: InceptionV3 features of {3 * n} images")
-        real_features = inception_features(real, feature_model)
-        for name, images in (("samples", fake), ("recon", recon)):
-            figures[f"fid_{name}"] = frechet_distance(
-                real_features, inception_features(images, feature_model)
-            )
+    if fid is not None:
+        figures.update(fid_figures(generator, config, fid, recon, seed, log))
     figures["eval_images"] = n
     figures["eval_seconds"] = round(time.perf_counter() - began, 2)
     return figures

@@ -5,17 +5,21 @@ A direction file is a float32 (z_dim,) unit vector saved with np.save
 (``smiling.npy``) and a JSON sidecar beside it (``smiling.json``): which run
 and step it was found on, z_dim, the counts and the held-out score of its
 read-out. Any (z_dim,) .npy loads as a direction (scaled to unit length);
-the sidecar is optional.
+the sidecar is optional. So do the field's files: InterFaceGAN's boundaries
+are (1, d) arrays, GANSpace's components and a stack of directions (k, d)
+arrays, of which ``row`` picks one (needed when k > 1).
 """
 
 import csv
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 
+from ...data import stylegan_zip
 from ...data.sources import FolderSource
 from ...errors import DataError, OganError, first_line
 from ...runs import atomic_write, write_text
@@ -58,9 +62,30 @@ def save_direction(path, vector, info):
     return path
 
 
-def load_direction(path, z_dim=None):
+def _one_vector(vector, path, row, found_on):
+    """The (d,) vector of a (d,), (1, d) or (k, d) array (row of k > 1)."""
+    if vector.ndim == 2 and (row is not None or len(vector) == 1):
+        row = 0 if row is None else row
+        if not -len(vector) <= row < len(vector):
+            raise DirectionError(f"direction {path} has {len(vector)} rows; --row {row} is "
+                                 f"not one of 0..{len(vector) - 1}")
+        return vector[row]
+    if vector.ndim == 2:
+        raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}: "
+                             f"{len(vector)} directions; pick one with --row N "
+                             f"(0..{len(vector) - 1})")
+    if vector.ndim != 1:
+        raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}; "
+                             "a direction is one vector (z_dim,), (1, z_dim), or rows "
+                             "(k, z_dim) with --row")
+    return vector
+
+
+def load_direction(path, z_dim=None, row=None):
     """(unit float32 (z_dim,) vector, info from the sidecar or {}).
 
+    The file holds a (z_dim,) vector, a (1, z_dim) one (InterFaceGAN), or
+    rows (k, z_dim) (GANSpace's components), of which `row` is taken.
     DirectionError when the file is missing or unreadable, not one vector,
     not finite, zero, or of another length than z_dim (when given).
     """
@@ -70,8 +95,6 @@ def load_direction(path, z_dim=None):
     except (OSError, ValueError) as err:
         raise DirectionError(f"direction {path} is not a readable .npy file "
                              f"({first_line(err)})") from None
-    if not isinstance(vector, np.ndarray):
-        raise DirectionError(f"direction {path} is an .npz archive; give a .npy vector")
     info = {}
     if sidecar(path).is_file():
         try:
@@ -79,19 +102,40 @@ def load_direction(path, z_dim=None):
         except ValueError as err:
             raise DirectionError(f"{sidecar(path)} is not valid JSON ({first_line(err)}); "
                                  "fix or delete it") from None
+    return checked_direction(vector, path, z_dim, info, row), info
+
+
+def read_direction_bytes(data, name, z_dim=None):
+    """A direction .npy file's bytes (an upload) -> unit float32 (z_dim,);
+    DirectionError as load_direction."""
+    try:
+        vector = np.load(io.BytesIO(data), allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise DirectionError(f"direction {name} is not a readable .npy file "
+                             f"({first_line(err)})") from None
+    return checked_direction(vector, name, z_dim)
+
+
+def checked_direction(vector, path, z_dim=None, info=None, row=None):
+    """np.load's result -> unit float32 vector, or DirectionError saying why
+    not; row: which row of a (k, z_dim) array (see load_direction)."""
+    info = info or {}
+    if not isinstance(vector, np.ndarray):
+        raise DirectionError(f"direction {path} is an .npz archive; give a .npy vector")
     found_on = f" (found on run {info['run']!r})" if info.get("run") else ""
-    if vector.ndim != 1:
-        raise DirectionError(f"direction {path} has shape {vector.shape}{found_on}; "
-                             "a direction is one vector (z_dim,)")
+    vector = _one_vector(vector, path, row, found_on)
     if z_dim is not None and len(vector) != z_dim:
         raise DirectionError(
             f"direction {path} has {len(vector)} entries{found_on}, but this model's "
             f"z_dim is {z_dim}: a direction belongs to the model it was found on; "
             "find it again with `ogan-tf direction` on this run")
-    norm = float(np.linalg.norm(vector.astype(np.float64)))
+    try:
+        norm = float(np.linalg.norm(vector.astype(np.float64)))
+    except (TypeError, ValueError):
+        norm = float("nan")
     if not np.isfinite(norm) or norm == 0:
         raise DirectionError(f"direction {path} is zero or not finite")
-    return (vector / norm).astype(np.float32), info
+    return (vector / norm).astype(np.float32)
 
 
 # Image folders -------------------------------------------------------------------
@@ -112,16 +156,56 @@ def _number(text, where):
         raise LabelError(f"{where}: {text!r} is not a number") from None
 
 
-def read_labels(path, attribute=None):
-    """(file names, values (n,) float64, attribute name) from a table.
+def labels_folder(path):
+    """Where a labels table's file names are: the table's folder, or the
+    zip itself for a StyleGAN2-ADA dataset zip (its members' paths)."""
+    path = Path(path)
+    return path if path.suffix.lower() == ".zip" else path.parent
 
-    Two formats:
+
+def _class_attribute(attribute, options, path, what):
+    """The index an --attribute names ("3", "class3", "label3") among options;
+    what: ("class", "classes") or ("label column", "label columns")."""
+    listed = ", ".join(map(str, options[:8])) + (", ..." if len(options) > 8 else "")
+    if attribute is None:
+        raise LabelError(f"{path} has {len(options)} {what[1]} ({listed}); pick one with "
+                         "--attribute N")
+    text = str(attribute).lower().removeprefix("class").removeprefix("label")
+    if not text.lstrip("-").isdigit() or int(text) not in options:
+        raise LabelError(f"{path} has no {what[0]} {attribute!r}; it has: {listed}")
+    return int(text)
+
+
+def zip_labels(path, attribute=None):
+    """(member names, values, attribute) of a StyleGAN2-ADA dataset zip's
+    dataset.json: class labels give "class N against the rest" (two classes
+    need no --attribute), vector labels their column N."""
+    try:
+        names, labels = stylegan_zip.labels_of(path)
+    except DataError as err:
+        raise LabelError(str(err)) from None
+    if labels.ndim == 1:
+        classes = [int(c) for c in np.unique(labels)]
+        if attribute is None and len(classes) == 2:
+            attribute = classes[1]
+        chosen = _class_attribute(attribute, classes, path, ("class", "classes"))
+        return names, (labels == chosen).astype(np.float64), f"class{chosen}"
+    columns = list(range(labels.shape[1]))
+    chosen = 0 if attribute is None and len(columns) == 1 else \
+        _class_attribute(attribute, columns, path, ("label column", "label columns"))
+    return names, labels[:, chosen], f"label{chosen}"
+
+
+def read_table(path):
+    """(attribute names, rows [(line number, [file, value per name])]) of an
+    attribute table, values as text. Two formats:
       - CelebA's list_attr_celeba.txt (whitespace-separated): an optional
         first line with the row count, a line of attribute names, then
         "file v1 v2 ..." per image (1 / -1);
       - CSV (.csv): "file,value" rows, or a header "file,name1,name2,..."
-        then rows; --attribute picks a column (optional with one).
-    File names are as written (relative to the images folder).
+        then rows.
+    File names are as written (relative to the images folder). LabelError
+    for an unreadable or empty table or a row of another width.
     """
     path = Path(path)
     try:
@@ -129,7 +213,8 @@ def read_labels(path, attribute=None):
     except (OSError, UnicodeDecodeError) as err:
         raise LabelError(f"cannot read the labels {path} ({first_line(err)})") from None
     if path.suffix.lower() == ".csv":
-        rows = [(i + 1, row) for i, row in enumerate(csv.reader(text.splitlines()))
+        rows = [(i + 1, [cell.strip() for cell in row])
+                for i, row in enumerate(csv.reader(text.splitlines()))
                 if row and any(cell.strip() for cell in row)]
         if not rows:
             raise LabelError(f"{path} is empty")
@@ -138,7 +223,7 @@ def read_labels(path, attribute=None):
             [float(cell) for cell in first[1:]]
             names = [path.stem] if len(first) == 2 else [f"column{i}" for i in range(1, len(first))]
         except ValueError:
-            names = [cell.strip() for cell in first[1:]]
+            names = first[1:]
             rows = rows[1:]
     else:
         lines = [(i + 1, line.split()) for i, line in enumerate(text.splitlines()) if line.strip()]
@@ -148,6 +233,18 @@ def read_labels(path, attribute=None):
             raise LabelError(f"{path} has no attribute names")
         names = lines[0][1]
         rows = lines[1:]
+    for number, row in rows:
+        if len(row) != len(names) + 1:
+            raise LabelError(f"{path} line {number} has {len(row)} fields, expected "
+                             f"{len(names) + 1} (a file name and {len(names)} value(s))")
+    if not rows:
+        raise LabelError(f"{path} has no rows of labels")
+    return names, rows
+
+
+def pick_attribute(path, names, attribute=None):
+    """The column of `attribute` among a table's names (the only one when
+    None); LabelError naming the close match or the names there are."""
     if attribute is None:
         if len(names) != 1:
             raise LabelError(f"{path} has {len(names)} attributes; pick one with --attribute "
@@ -158,17 +255,21 @@ def read_labels(path, attribute=None):
         hint = f"did you mean {close[0]}?" if close else (
             f"it has: {', '.join(names[:8])}{', ...' if len(names) > 8 else ''}")
         raise LabelError(f"{path} has no attribute {attribute!r}; {hint}")
-    column = names.index(attribute) + 1
-    files, values = [], []
-    for number, row in rows:
-        if len(row) != len(names) + 1:
-            raise LabelError(f"{path} line {number} has {len(row)} fields, expected "
-                             f"{len(names) + 1} (a file name and {len(names)} value(s))")
-        files.append(row[0].strip())
-        values.append(_number(row[column].strip(), f"{path} line {number}"))
-    if not files:
-        raise LabelError(f"{path} has no rows of labels")
-    return files, np.asarray(values, np.float64), attribute
+    return names.index(attribute) + 1
+
+
+def read_labels(path, attribute=None):
+    """(file names, values (n,) float64, attribute name) of one attribute of
+    a table (read_table's formats; attribute: optional with one column) or
+    of a StyleGAN2-ADA dataset zip's labels (zip_labels). File names are
+    relative to labels_folder(path)."""
+    if Path(path).suffix.lower() == ".zip":
+        return zip_labels(path, attribute)
+    names, rows = read_table(path)
+    column = pick_attribute(path, names, attribute)
+    files = [row[0] for _, row in rows]
+    values = [_number(row[column], f"{path} line {number}") for number, row in rows]
+    return files, np.asarray(values, np.float64), names[column - 1]
 
 
 # The index cache ---------------------------------------------------------------------
