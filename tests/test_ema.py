@@ -9,7 +9,7 @@ from conftest import TINY_SETTINGS
 from ogan_tf import cli
 from ogan_tf.runs import models as run_models
 from ogan_tf.train import training
-from ogan_tf.core.ema import WeightEMA, debiased_decay
+from ogan_tf.core.ema import WeightEMA, debiased_decay, rampup_decay, step_decay
 from ogan_tf.errors import CheckpointError, ConfigError
 from ogan_tf.runs import RunDir, ema_weight_paths
 from ogan_tf.runs.models import load_checkpoint
@@ -37,6 +37,30 @@ def test_average_is_zero_debiased_moving_average():
             expected = weights @ history[:step] / (1 - decay**step)
             np.testing.assert_allclose(ema.values(decay)[0], expected, rtol=1e-5, atol=1e-6)
     assert debiased_decay(0.999, 1) == 0.0  # the first update copies the weights
+
+
+def test_rampup_caps_the_half_life_at_a_fraction_of_the_steps():
+    # StyleGAN2-ADA's ema_rampup: half-life <= r * step, i.e. d <= 0.5 ** (1 / (r t)).
+    # By hand: r = 0.05 at step 300 is a half-life of 15 steps, 0.5 ** (1/15).
+    assert rampup_decay(0.05, 300) == pytest.approx(0.954842, abs=1e-6)
+    assert step_decay(0.999, 300, 0.05) == pytest.approx(0.954842, abs=1e-6)
+    assert step_decay(0.999, 300) == pytest.approx(debiased_decay(0.999, 300))
+    assert step_decay(0.999, 1, 0.05) == 0.0  # the first update still copies
+    # From ln 2 / (r ln(1/d)) = 13,856 steps on, the plain debiased decay rules.
+    assert step_decay(0.999, 13000, 0.05) == pytest.approx(0.5 ** (1 / 650))
+    assert step_decay(0.999, 20000, 0.05) == pytest.approx(debiased_decay(0.999, 20000))
+    # Weights walking 1, 2, ..., 300: the plain 0.999 average after 300 steps
+    # is near the middle of the walk (mostly the start); the ramped one follows
+    # the end, lagging by about one half-life / ln 2 = 21.6 steps.
+    variable = keras.Variable(np.zeros(1, np.float32))
+    plain, ramped = WeightEMA([variable], (0.999,)), WeightEMA([variable], (0.999,), 0.05)
+    for step in range(1, 301):
+        variable.assign([float(step)])
+        plain.update(step)
+        ramped.update(step)
+    assert plain.values(0.999)[0][0] == pytest.approx(sum(
+        (1 - 0.999) * 0.999 ** (300 - i) * i for i in range(1, 301)) / (1 - 0.999**300), rel=1e-4)
+    assert plain.values(0.999)[0][0] < 160 and 270 < ramped.values(0.999)[0][0] < 285
 
 
 @pytest.mark.numerics

@@ -13,7 +13,7 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
 from ogan_tf import cli
 from ogan_tf.core.optimizer import AuthorRMSprop
-from ogan_tf.train import training
+from ogan_tf.train import building, training
 from ogan_tf.runs import RunDir
 from ogan_tf.runs.models import current_step, load_checkpoint, save_checkpoint
 
@@ -137,7 +137,7 @@ def test_fused_step_auto_is_on_where_the_backend_has_it(monkeypatch):
     model = training.build_model(tiny_config(fused_step="auto"))
     assert model.fused_step is True
     monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
-    assert training.fused_step_on(tiny_config(fused_step="auto")) is False
+    assert building.fused_step_on(tiny_config(fused_step="auto")) is False
 
 
 @pytest.mark.trains

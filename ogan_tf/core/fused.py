@@ -33,7 +33,8 @@ def tf_fused_gradients(model, x_real, z, scale_loss=lambda loss: loss):
 
     G, E = model.generator, model.encoder
     with tf.GradientTape(persistent=True) as tape:
-        x_fake = G(z, training=True)
+        x_fake = model.seen_by_encoder(G(z, training=True))  # DiffAugment, if on
+        x_real = model.seen_by_encoder(x_real)
         e_real = E(x_real, training=True)
         wait_for_replicas()
         with model.encoder_momentum_squared():
@@ -104,18 +105,19 @@ def jax_stateless_fused_gradients(model, trainable, non_trainable, metrics, x_re
     def forward(trainable):
         mapping = list(zip(variables, trainable)) + list(zip(states, non_trainable))
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            x_fake = G(z, training=True)
-            e_real = E(x_real, training=True)
+            x_fake = model.seen_by_encoder(G(z, training=True))  # DiffAugment, if on
+            x_seen = model.seen_by_encoder(x_real)
+            e_real = E(x_seen, training=True)
             with model.encoder_momentum_squared():
                 e_fake = E(x_fake, training=True)
         updated = [scope.get_current_value(v) for v in states]
-        return (e_real, e_fake), (ops.stop_gradient(x_fake), updated)
+        return (e_real, e_fake), (ops.stop_gradient(x_fake), updated, x_seen)
 
-    (e_real, e_fake), pullback, (x_fake_ng, new_states) = jax.vjp(
+    (e_real, e_fake), pullback, (x_fake_ng, new_states, x_seen) = jax.vjp(
         forward, list(trainable), has_aux=True)
 
     def loss_of(e_real, e_fake, e_fake_ng):
-        y_pred = loss_inputs(z, x_real, x_fake_ng, e_real, e_fake, e_fake_ng)
+        y_pred = loss_inputs(z, x_seen, x_fake_ng, e_real, e_fake, e_fake_ng)
         loss, (_, _, new_metrics) = model.stateless_compute_loss(
             trainable, new_states, metrics, x=x_real, y_pred=y_pred, training=True)
         return scale_loss(loss), (loss, y_pred, new_metrics)

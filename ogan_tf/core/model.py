@@ -15,7 +15,7 @@ twice and routes the gradients itself (core/fused.py).
 import keras
 from keras import ops
 
-from . import fused, losses
+from . import augment, fused, losses
 from . import optimizer  # noqa: F401  (registers AuthorRMSprop: a checkpoint holds it)
 from .batchnorm import SquaredMomentum
 from .replicas import replica_position
@@ -61,6 +61,9 @@ class OGAN(keras.Model):
         self.z_corr_tracker = keras.metrics.Mean(name="z_corr")
         # Set by the trainer (train.training.build_model), not saved: a speed choice.
         self.fused_step = False
+        # Set by the trainer, not saved: DiffAugment's transforms of every
+        # image E sees (core/augment.py); () is the author's.
+        self.augment = ()
         # The fused step's one E call on G(z) makes both of the author's BN updates.
         self.encoder_momentum_squared = SquaredMomentum(encoder)
         # G and E are built functional models; OGAN adds no weights of its own.
@@ -72,13 +75,21 @@ class OGAN(keras.Model):
         G and E compute in their dtype policy; the returned tensors, all the
         loss sees, are float32 (a no-op under the default policy).
         """
-        x_fake = self.generator(z, training=training)
+        x_fake = self.seen_by_encoder(self.generator(z, training=training))
+        x_real = self.seen_by_encoder(x_real)
         x_fake_ng = ops.stop_gradient(x_fake)
         return losses.loss_inputs(
             z, x_real, x_fake_ng,
             z_real=self.encoder(x_real, training=training),
             z_fake=self.encoder(x_fake, training=training),
             z_fake_ng=self.encoder(x_fake_ng, training=training))
+
+    def seen_by_encoder(self, images):
+        """images as E sees them in training: augmented where self.augment
+        names transforms (one draw per image), else unchanged."""
+        if not self.augment:
+            return images
+        return augment.augment(images, self.augment, self.seed_generator)
 
     def draw_z(self, batch_size):
         """z for `batch_size` rows. Under tf.distribute each replica draws the

