@@ -60,7 +60,7 @@ test: $(STAMP)
 # make test-all (CI): everything, slow tests included (SIGKILLs at random
 # moments, several workers, the default recipe end to end), on TensorFlow,
 # then every both_backends test on JAX.
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q
 	KERAS_BACKEND=jax $(BIN)/python -m pytest -q -m both_backends
 

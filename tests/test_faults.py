@@ -161,6 +161,7 @@ def test_sigterm_saves_the_step_in_flight_and_a_second_trainer_is_refused(dirs, 
 
 
 # Ctrl-C in this process -----------------------------------------------------------
+@pytest.mark.slow  # a run stopped mid-step by a signal (~16 s): make test-all
 @pytest.mark.trains
 @pytest.mark.both_backends
 def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
@@ -304,6 +305,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(dirs, capsys):
     assert not lock.exists()  # released at the end
 
 
+@pytest.mark.slow  # trains a run, then refuses it (~14 s): make test-all
 @pytest.mark.trains
 def test_a_lock_of_another_host_is_refused_and_nothing_changes(dirs, trained, capsys):
     runs, _, _ = dirs

@@ -225,6 +225,7 @@ def test_corrupt_checkpoint_is_an_error_that_overwrites_nothing(dirs, trained, c
     assert run_dir.metrics_path.read_bytes() == metrics
 
 
+@pytest.mark.slow  # two resumes that train and trace (~29 s): make test-all
 @pytest.mark.trains
 def test_foreign_checkpoint_is_moved_aside_and_refused_alone(dirs, trained, capsys):
     runs, _, _ = dirs
