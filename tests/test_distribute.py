@@ -86,9 +86,10 @@ def _setup(**settings):
 
 @pytest.mark.trains
 @on_tf
-# The preset's fused step in make test; Keras' own step too in make test-all.
+# Two replicas against one device (~20 s each): both steps in make test-all.
+@pytest.mark.slow
 @pytest.mark.parametrize("fused_step", [
-    pytest.param(False, id="keras_step", marks=pytest.mark.slow),
+    pytest.param(False, id="keras_step"),
     pytest.param(True, id="fused_step")])
 def test_mirrored_step_equals_the_single_device_step_on_the_same_global_batch(fused_step):
     config, start, x = _setup(sync_batchnorm=True, fused_step=fused_step)

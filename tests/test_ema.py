@@ -73,6 +73,7 @@ def test_swapped_in_restores_raw_weights():
     np.testing.assert_array_equal(variable.numpy(), [1.0, 1.0])
 
 
+@pytest.mark.slow  # trains, prunes and resumes a run with EMAs (~13 s): make test-all
 @pytest.mark.trains
 def test_ema_saved_beside_checkpoints_pruned_and_resumed(tmp_path):
     runs, samples = tmp_path / "runs", tmp_path / "samples"
