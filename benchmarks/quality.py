@@ -16,7 +16,10 @@ from the run's exported models (EMA weights where the run keeps them), on
   pca          the same read-out from the pixels' PCA (fitted on the training
                images) at the code's width; pixels: from all pixels
   keeps class  the codes' read-out applied to the codes of the
-               reconstructions G(s N(E(x))) of the held-out images
+               reconstructions G(s N(E(x))) of the held-out images, against
+               the labels; recon_agrees: against the read-out of the
+               originals' codes (the class the codes said), which leaves
+               out the read-out's own errors
   recon MSE    of those reconstructions ([-1, 1] scale), beside PCA's
                reconstruction at the code's width
   SWD x 10^3   of 1000 samples G(z) against the held-out images, beside the
@@ -156,6 +159,10 @@ def model_figures(models, train_x, held_x, train_y, held_y, classes):
         "z_dim": int(codes.shape[1]), "weights": weights,
         "codes": accuracy(readout, codes, held_y),
         "keeps_class": accuracy(readout, encode(to_uint8(recon)), held_y),
+        # the same against the original's read-out: what the reconstruction
+        # loses, apart from the read-out's own errors (keeps_class <= codes + 1 - this)
+        "recon_agrees": accuracy(readout, encode(to_uint8(recon)),
+                                 readout(codes).argmax(1)),
         "recon_mse": float(((recon - x) ** 2).mean()),
         "swd_samples": swd(held_x, samples)["swd"],
         "swd_real": swd(held_x, train_x[:len(held_x)])["swd"],
@@ -214,7 +221,7 @@ def measure_rows(name, flags, runs_dir, tag, every=0, trained=False):
 
 def table(path):
     print("| row | images | steps | codes | PCA same width | all pixels | keeps class "
-          "| recon MSE (PCA's) | SWD samples (real) | z_corr | train wall (CPU) |")
+          "(agrees) | recon MSE (PCA's) | SWD samples (real) | z_corr | train wall (CPU) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for line in Path(path).open():
         if not line.strip():
@@ -222,9 +229,13 @@ def table(path):
         r = json.loads(line)
         print(f"| {r['row']} | {r['train_images']} | {r['steps']} | {r['codes']:.3f} "
               f"| {r['pca']:.3f} | {r['pixels']:.3f} | {r['keeps_class']:.3f} "
-              f"| {r['recon_mse']:.3f} ({r['pca_recon_mse']:.3f}) "
+              f"{agrees(r)}| {r['recon_mse']:.3f} ({r['pca_recon_mse']:.3f}) "
               f"| {r['swd_samples']:.1f} ({r['swd_real']:.1f}) | {r['z_corr']:.3f} "
               f"| {time_(r)} |")
+
+
+def agrees(r):
+    return f"({r['recon_agrees']:.3f}) " if "recon_agrees" in r else ""
 
 
 def time_(r):

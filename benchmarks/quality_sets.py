@@ -9,8 +9,14 @@ low-detail variant shrinks each digit to `low` px (area average) and scales
 it back up to 32 px (bilinear): thumbnails with little detail, where PCA of
 the pixels already holds most of what a linear read-out can use.
 
+A second real source, of another kind: scikit-learn's 8x8 handwritten digits
+(UCI's optdigits test set, 1797 images, 16 grey levels; shipped inside
+scikit-learn, which mlxtend brings), scaled up to 32 px (bilinear): small,
+low-detail images from other writers and another scanner. Its last 297 are
+held out, so `digits1500` trains on the other 1500.
+
 A set is named <kind><N>: mnist1000, mnist1500, mnist4000, low10_1500 (shrunk
-to 10 px), low8_4000, ...
+to 10 px), low8_4000, digits1500, ...
 """
 
 import re
@@ -22,7 +28,8 @@ from PIL import Image
 HELDOUT = 1000
 ORDER_SEED = 2019
 SIDE = 32
-_NAME = re.compile(r"^(?:mnist|low(?P<low>\d+)_)(?P<n>\d+)$")
+_NAME = re.compile(r"^(?:mnist|low(?P<low>\d+)_|(?P<digits>digits))(?P<n>\d+)$")
+DIGITS, DIGITS_HELDOUT = 1797, 297
 
 
 def mnist_digits():
@@ -38,15 +45,30 @@ def mnist_digits():
     return np.clip(x[order], 0, 255).astype(np.uint8).reshape(-1, 28, 28), y[order].astype(int)
 
 
+def uci_digits():
+    """(images (1797, 8, 8) uint8, labels) of scikit-learn's digits, offline."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError:
+        raise SystemExit("the digits sets need scikit-learn: pip install -e '.[quality]' "
+                         "(make quality installs it)") from None
+    d = load_digits()
+    order = np.random.default_rng(ORDER_SEED).permutation(len(d.images))
+    return np.round(d.images[order] * 255 / 16).astype(np.uint8), d.target[order].astype(int)
+
+
 def parse(name):
-    """(training images, low-detail side or None) of a set name; ValueError if bad."""
+    """(training images, low-detail side or None, digits set?) of a set name;
+    ValueError if bad."""
     m = _NAME.match(name)
     if not m:
-        raise ValueError(f"unknown set {name!r}: use mnist<N> or low<px>_<N> (N <= 4000)")
+        raise ValueError(f"unknown set {name!r}: use mnist<N>, low<px>_<N> (N <= 4000) "
+                         f"or digits<N> (N <= {DIGITS - DIGITS_HELDOUT})")
     n = int(m["n"])
-    if not 1 <= n <= 5000 - HELDOUT:
-        raise ValueError(f"set {name!r}: N must be 1..{5000 - HELDOUT}")
-    return n, int(m["low"]) if m["low"] else None
+    most = DIGITS - DIGITS_HELDOUT if m["digits"] else 5000 - HELDOUT
+    if not 1 <= n <= most:
+        raise ValueError(f"set {name!r}: N must be 1..{most}")
+    return n, int(m["low"]) if m["low"] else None, bool(m["digits"])
 
 
 def to_32(digit, low=None):
@@ -60,7 +82,12 @@ def to_32(digit, low=None):
 def images(name):
     """(train images (N, 32, 32), train labels, held-out images (1000, 32, 32),
     held-out labels) of set `name`, uint8 grey."""
-    n, low = parse(name)
+    n, low, digits = parse(name)
+    if digits:
+        x, y = uci_digits()
+        big = np.stack([np.asarray(Image.fromarray(d).resize((SIDE, SIDE), Image.BILINEAR))
+                        for d in x])
+        return big[:n], y[:n], big[-DIGITS_HELDOUT:], y[-DIGITS_HELDOUT:]
     x, y = mnist_digits()
     converted = np.stack([to_32(d, low) for d in x])
     return converted[:n], y[:n], converted[-HELDOUT:], y[-HELDOUT:]

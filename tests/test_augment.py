@@ -93,3 +93,42 @@ def test_augmented_training_steps_move_and_stay_finite(fused):
     assert np.isfinite(logs["loss"][-1]) and np.isfinite(logs["z_corr"][-1])
     after = [ops.convert_to_numpy(w) for w in model.encoder.trainable_weights]
     assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_clean_rho_takes_the_untransformed_fake_and_the_fused_step_matches_its_graph():
+    """augment_rho "clean": the rho term's code is E(G(z)) of the untransformed
+    image, and the fused step's loss and gradients equal that graph's single
+    loss differentiated as one (the same augmentation draws in both)."""
+    from conftest import gradients, random_batch
+    from ogan_tf.core import losses
+    from ogan_tf.core.fused import fused_gradients_for
+    from ogan_tf.train.training import build_model
+
+    model = build_model(tiny_config(augment="translation", augment_rho="clean"))
+    assert model.rho_on_clean
+    assert not build_model(tiny_config(augment_rho="clean")).rho_on_clean  # no augment: moot
+    x, z = random_batch(8, 8, 0)
+    seed_state = ops.convert_to_numpy(model.seed_generator.state.value)
+
+    def graph():
+        model.seed_generator.state.assign(seed_state)  # the same translation draws
+        return model.combined(x, z, training=True)
+
+    y = graph()
+    clean = model.encoder(model.generator(z, training=True), training=True)
+    np.testing.assert_allclose(ops.convert_to_numpy(y["z_rho"]), ops.convert_to_numpy(clean),
+                               atol=1e-5)
+    # Not the augmented fake's code: the translation moved the image.
+    assert not np.allclose(ops.convert_to_numpy(y["z_rho"]), ops.convert_to_numpy(y["z_fake"]),
+                           atol=1e-3)
+    _, terms = losses.ogan_qp_loss(**y)
+    np.testing.assert_allclose(ops.convert_to_numpy(terms["z_corr"]),
+                               ops.convert_to_numpy(losses.correlation(z, y["z_rho"])), atol=1e-6)
+
+    ref = gradients(lambda: {"loss": losses.ogan_qp_loss(**graph())[0]},
+                    model.trainable_variables)["loss"]
+    model.seed_generator.state.assign(seed_state)
+    _, _, fused = fused_gradients_for(keras.backend.backend())(model, x, z)
+    scale = max(float(np.max(np.abs(g))) for g in ref)
+    worst = max(float(np.max(np.abs(a - np.asarray(b)))) for a, b in zip(ref, fused))
+    assert worst < 1e-5 * scale, (worst, scale)
