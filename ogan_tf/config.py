@@ -52,10 +52,6 @@ EXPORT_CHOICES = ("keras", "all", "none")
 # core.augment.AUGMENTS (named here: no keras import): DiffAugment's
 # differentiable transforms of every image E sees
 AUGMENT_NAMES = ("translation", "cutout")
-# Which image of G(z) the rho term's E call sees when augment is on:
-# "augmented" (DiffAugment's rule: every image E sees is transformed) or
-# "clean" (the critic's two fake calls see T(G(z)), rho a 4th call on G(z))
-AUGMENT_RHO_NAMES = ("augmented", "clean")
 
 MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
@@ -256,10 +252,6 @@ class Config:
     # E sees, real and generated, inside the step; none is the author's.
     augment: str = setting("none", "augment every image E sees: none (the author) or "
                            "comma-separated translation,cutout", augment_list)
-    augment_rho: str = setting(
-        "augmented", "with augment on, the image the rho term encodes: augmented (every "
-        "image E sees is transformed, as DiffAugment) or clean (rho on E(G(z)) untransformed, "
-        "one more E call; the critic's images stay augmented)", one_of(*AUGMENT_RHO_NAMES))
     # Speed (benchmarks/README.md). The defaults compute exactly the author's step.
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",

@@ -14,9 +14,7 @@ Two vector-Jacobian products from the one forward give both; the unused
 halves of each backward pass (filter gradients in the second, the input
 gradient of E's first layer in the first) are pruned from the traced graph
 (under jit, XLA drops them on JAX). BN moving statistics get the author's
-two updates from the fake batch (batchnorm.SquaredMomentum). With
-augment_rho "clean" a second E call on the untransformed G(z) feeds the rho
-term; its cotangent joins E's pullback and G's.
+two updates from the fake batch (batchnorm.SquaredMomentum).
 """
 
 import keras
@@ -35,8 +33,7 @@ def tf_fused_gradients(model, x_real, z, scale_loss=lambda loss: loss):
 
     G, E = model.generator, model.encoder
     with tf.GradientTape(persistent=True) as tape:
-        x_generated = G(z, training=True)
-        x_fake = model.seen_by_encoder(x_generated)  # DiffAugment, if on
+        x_fake = model.seen_by_encoder(G(z, training=True))  # DiffAugment, if on
         x_real = model.seen_by_encoder(x_real)
         e_real = E(x_real, training=True)
         wait_for_replicas()
@@ -44,17 +41,13 @@ def tf_fused_gradients(model, x_real, z, scale_loss=lambda loss: loss):
             e_fake = E(x_fake, training=True)
         e_fake_ng = tf.stop_gradient(e_fake)  # the third call's value, E-only
         tape.watch(e_fake_ng)
-        # augment_rho "clean": rho's own E call on the untransformed G(z)
-        e_rho = [E(x_generated, training=True)] if model.rho_on_clean else []
-        y_pred = loss_inputs(z, x_real, tf.stop_gradient(x_fake), e_real, e_fake, e_fake_ng,
-                             *e_rho)
+        y_pred = loss_inputs(z, x_real, tf.stop_gradient(x_fake), e_real, e_fake, e_fake_ng)
         loss = model.compute_loss(y_pred=y_pred)
         scaled = scale_loss(loss)
-    c_real, c_fake, c_ng, *c_rho = tape.gradient(scaled, [e_real, e_fake, e_fake_ng, *e_rho])
+    c_real, c_fake, c_ng = tape.gradient(scaled, [e_real, e_fake, e_fake_ng])
     e_vars, g_vars = E.trainable_variables, G.trainable_variables
-    e_grads = tape.gradient([e_real, e_fake, *e_rho], e_vars,
-                            output_gradients=[c_real, c_fake + c_ng, *c_rho])
-    g_grads = tape.gradient([e_fake, *e_rho], g_vars, output_gradients=[c_fake, *c_rho])
+    e_grads = tape.gradient([e_real, e_fake], e_vars, output_gradients=[c_real, c_fake + c_ng])
+    g_grads = tape.gradient(e_fake, g_vars, output_gradients=c_fake)
     del tape
     by_id = {id(v): g for v, g in zip(e_vars + g_vars, e_grads + g_grads)}
     grads = [by_id.get(id(v)) if by_id.get(id(v)) is not None else tf.zeros_like(v)
@@ -112,32 +105,28 @@ def jax_stateless_fused_gradients(model, trainable, non_trainable, metrics, x_re
     def forward(trainable):
         mapping = list(zip(variables, trainable)) + list(zip(states, non_trainable))
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            x_generated = G(z, training=True)
-            x_fake = model.seen_by_encoder(x_generated)  # DiffAugment, if on
+            x_fake = model.seen_by_encoder(G(z, training=True))  # DiffAugment, if on
             x_seen = model.seen_by_encoder(x_real)
             e_real = E(x_seen, training=True)
             with model.encoder_momentum_squared():
                 e_fake = E(x_fake, training=True)
-            # augment_rho "clean": rho's own E call on the untransformed G(z)
-            e_rho = (E(x_generated, training=True),) if model.rho_on_clean else ()
         updated = [scope.get_current_value(v) for v in states]
-        return (e_real, e_fake, *e_rho), (ops.stop_gradient(x_fake), updated, x_seen)
+        return (e_real, e_fake), (ops.stop_gradient(x_fake), updated, x_seen)
 
-    codes, pullback, (x_fake_ng, new_states, x_seen) = jax.vjp(
+    (e_real, e_fake), pullback, (x_fake_ng, new_states, x_seen) = jax.vjp(
         forward, list(trainable), has_aux=True)
-    e_real, e_fake, *e_rho = codes
 
-    def loss_of(e_real, e_fake, e_fake_ng, *e_rho):
-        y_pred = loss_inputs(z, x_seen, x_fake_ng, e_real, e_fake, e_fake_ng, *e_rho)
+    def loss_of(e_real, e_fake, e_fake_ng):
+        y_pred = loss_inputs(z, x_seen, x_fake_ng, e_real, e_fake, e_fake_ng)
         loss, (_, _, new_metrics) = model.stateless_compute_loss(
             trainable, new_states, metrics, x=x_real, y_pred=y_pred, training=True)
         return scale_loss(loss), (loss, y_pred, new_metrics)
 
     scaled, loss_pullback, (loss, y_pred, new_metrics) = jax.vjp(
-        loss_of, e_real, e_fake, e_fake, *e_rho, has_aux=True)
-    c_real, c_fake, c_ng, *c_rho = loss_pullback(ops.ones_like(scaled))
-    e_grads = pullback((c_real, c_fake + c_ng, *c_rho))[0]
-    g_grads = pullback((ops.zeros_like(c_real), c_fake, *c_rho))[0]
+        loss_of, e_real, e_fake, e_fake, has_aux=True)
+    c_real, c_fake, c_ng = loss_pullback(ops.ones_like(scaled))
+    e_grads = pullback((c_real, c_fake + c_ng))[0]
+    g_grads = pullback((ops.zeros_like(c_real), c_fake))[0]
     e_ids = {id(v) for v in E.trainable_variables}
     grads = [e if id(v) in e_ids else g for v, e, g in zip(variables, e_grads, g_grads)]
     return loss, scaled, y_pred, grads, new_states, new_metrics

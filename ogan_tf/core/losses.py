@@ -50,23 +50,20 @@ def correlation(a, b):
     return ops.sum(unit(a) * unit(b), axis=-1)
 
 
-def loss_inputs(z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, z_rho=None):
+def loss_inputs(z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng):
     """The author's graph's outputs as every GAN loss here takes them: the
     codes and G(z) cast to float32 (G and E may compute in a mixed policy;
-    a no-op under float32). z_rho: E of the un-augmented G(z) where the rho
-    term takes it (augment_rho "clean"); absent, rho takes z_fake."""
+    a no-op under float32)."""
     def f32(x):
         return ops.cast(x, "float32")
-    inputs = {"z": z, "x_real": x_real, "x_fake_ng": f32(x_fake_ng), "z_real": f32(z_real),
-              "z_fake": f32(z_fake), "z_fake_ng": f32(z_fake_ng)}
-    if z_rho is not None:
-        inputs["z_rho"] = f32(z_rho)
-    return inputs
+    return {"z": z, "x_real": x_real, "x_fake_ng": f32(x_fake_ng), "z_real": f32(z_real),
+            "z_fake": f32(z_fake), "z_fake_ng": f32(z_fake_ng)}
 
 
 def ogan_qp_loss(
     z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, rho_weight=0.5, qp_weight=0.25,
-    encoder_term="rho", z_rho=None):
+    encoder_term="rho",
+):
     """The author's single O-GAN loss (GAN-QP variant, eq. "simplest-2").
 
     Args:
@@ -80,8 +77,6 @@ def ogan_qp_loss(
             (0.5 in the author's 128 px scripts, 1.0 at 256 px).
         qp_weight: the QP term's factor (0.25 in the author's code).
         encoder_term: "rho" (the author's) or "mse" (see encoder_penalty).
-        z_rho: (B, n) E(G(z)) of the un-augmented G(z), gradients into G and
-            E, where the rho term takes it (augment_rho "clean"); None: z_fake.
 
     Returns:
         (loss, terms): the scalar loss whose gradient trains both players,
@@ -94,7 +89,7 @@ def ogan_qp_loss(
     """
     t1 = avg(z_real) - avg(z_fake_ng)
     t2 = avg(z_fake) - avg(z_fake_ng)
-    penalty, z_corr = encoder_penalty(z, z_fake if z_rho is None else z_rho, encoder_term)
+    penalty, z_corr = encoder_penalty(z, z_fake, encoder_term)
     pixel_dist = ops.mean(ops.square(x_real - x_fake_ng), axis=(1, 2, 3))
     qp = qp_weight * ops.square(t1) / pixel_dist
     loss = ops.mean(t1 + t2 + rho_weight * penalty) + ops.mean(qp)
@@ -127,7 +122,8 @@ def encoder_penalty(z, z_fake, kind="rho"):
 
 def ogan_hinge_loss(
     z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, rho_weight=0.5, encoder_term="rho",
-    qp_weight=None, z_rho=None):
+    qp_weight=None,
+):
     """Hinge GAN with the O-GAN encoder term; same inputs as ogan_qp_loss.
 
     With d = avg(E(x)) (low = real): E minimises relu(1 + d_real) +
@@ -138,14 +134,15 @@ def ogan_hinge_loss(
     d_real, d_fake, d_fake_ng = avg(z_real), avg(z_fake), avg(z_fake_ng)
     t1 = ops.relu(1.0 + d_real) + ops.relu(1.0 - d_fake_ng)
     t2 = d_fake - d_fake_ng
-    penalty, z_corr = encoder_penalty(z, z_fake if z_rho is None else z_rho, encoder_term)
+    penalty, z_corr = encoder_penalty(z, z_fake, encoder_term)
     loss = ops.mean(t1 + t2 + rho_weight * penalty)
     return loss, {"t1": t1, "t2": t2, "z_corr": z_corr}
 
 
 def ogan_nonsaturating_loss(
     z, x_real, x_fake_ng, z_real, z_fake, z_fake_ng, rho_weight=0.5, encoder_term="rho",
-    qp_weight=None, z_rho=None):
+    qp_weight=None,
+):
     """Non-saturating GAN (Goodfellow et al.) with the O-GAN encoder term.
 
     The logit of "real" is -avg(E(x)). E minimises softplus(d_real) +
@@ -155,7 +152,7 @@ def ogan_nonsaturating_loss(
     d_real, d_fake, d_fake_ng = avg(z_real), avg(z_fake), avg(z_fake_ng)
     t1 = ops.softplus(d_real) + ops.softplus(-d_fake_ng)
     t2 = ops.softplus(d_fake) - ops.softplus(d_fake_ng)
-    penalty, z_corr = encoder_penalty(z, z_fake if z_rho is None else z_rho, encoder_term)
+    penalty, z_corr = encoder_penalty(z, z_fake, encoder_term)
     loss = ops.mean(t1 + t2 + rho_weight * penalty)
     return loss, {"t1": t1, "t2": t2, "z_corr": z_corr}
 

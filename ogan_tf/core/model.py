@@ -64,9 +64,6 @@ class OGAN(keras.Model):
         # Set by the trainer, not saved: DiffAugment's transforms of every
         # image E sees (core/augment.py); () is the author's.
         self.augment = ()
-        # Set by the trainer, not saved: augment_rho "clean" (the rho term
-        # on E(G(z)) untransformed, a 4th E call); False is DiffAugment's rule.
-        self.rho_on_clean = False
         # The fused step's one E call on G(z) makes both of the author's BN updates.
         self.encoder_momentum_squared = SquaredMomentum(encoder)
         # G and E are built functional models; OGAN adds no weights of its own.
@@ -78,16 +75,14 @@ class OGAN(keras.Model):
         G and E compute in their dtype policy; the returned tensors, all the
         loss sees, are float32 (a no-op under the default policy).
         """
-        x_generated = self.generator(z, training=training)
-        x_fake = self.seen_by_encoder(x_generated)
+        x_fake = self.seen_by_encoder(self.generator(z, training=training))
         x_real = self.seen_by_encoder(x_real)
         x_fake_ng = ops.stop_gradient(x_fake)
         return losses.loss_inputs(
             z, x_real, x_fake_ng,
             z_real=self.encoder(x_real, training=training),
             z_fake=self.encoder(x_fake, training=training),
-            z_fake_ng=self.encoder(x_fake_ng, training=training),
-            z_rho=self.encoder(x_generated, training=training) if self.rho_on_clean else None)
+            z_fake_ng=self.encoder(x_fake_ng, training=training))
 
     def seen_by_encoder(self, images):
         """images as E sees them in training: augmented where self.augment
