@@ -127,7 +127,8 @@ def export_models(export):
 
 def checkpoint_models(run_dir, step):
     """The same from checkpoint `step` of a run, with its first EMA where it keeps one."""
-    from ogan_tf.runs import RunDir, ema_path, load_checkpoint, load_ema_weights
+    from ogan_tf.runs import RunDir, ema_path
+    from ogan_tf.runs.models import load_checkpoint, load_ema_weights
     from ogan_tf.use.export import uint8_encoders
 
     run = RunDir(run_dir.parent, run_dir.name)
