@@ -8,7 +8,7 @@ For each set, one row: train a model as a user would, `ogan-tf train --data
 <folder of PNGs>` (the folder recipe unless the flags name a --preset),
 alone, timing it (wall clock and CPU seconds of the child process); then,
 from the run's exported models (EMA weights where the run keeps them), on
-1000 held-out images never trained on:
+1000 held-out images never trained on (297 for digits<N>):
 
   codes        class accuracy of a linear read-out (least squares on one-hot
                labels, ridge 1.0) fitted on the codes N(E(x)) of the training
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import quality_sets  # noqa: E402
 
-DEFAULT_SETS = "mnist1000,mnist1500,mnist4000,low10_1500,low8_4000,shapes"
+DEFAULT_SETS = "digits1500,mnist1000,mnist1500,mnist4000,low10_1500,low8_4000,shapes"
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "quality.jsonl"
 RIDGE = 1.0
 SHAPES_TRAIN, SHAPES_HELDOUT = 4000, 1000

@@ -80,8 +80,8 @@ def to_32(digit, low=None):
 
 
 def images(name):
-    """(train images (N, 32, 32), train labels, held-out images (1000, 32, 32),
-    held-out labels) of set `name`, uint8 grey."""
+    """(train images (N, 32, 32), train labels, held-out images (1000, 32, 32;
+    297 for digits<N>), held-out labels) of set `name`, uint8 grey."""
     n, low, digits = parse(name)
     if digits:
         x, y = uci_digits()
