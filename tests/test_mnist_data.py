@@ -42,6 +42,8 @@ def test_a_folder_that_is_not_the_set_is_left_alone_with_a_clear_error(tmp_path)
     with pytest.raises(DataError, match="move it away"):
         mnist.write(tmp_path / "mnist")
     assert (tmp_path / "mnist" / "mine.png").read_bytes() == b"not the digits"
+    with pytest.raises(SystemExit, match="^error: .*move it away"):  # the command: one line
+        mnist.main([str(tmp_path / "mnist")])
 
 
 def test_a_missing_set_says_how_to_write_it(tmp_path):

@@ -66,7 +66,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default=str(root / FOLDER),
                         help=f"where to write them (default: {root / FOLDER})")
-    folder = write(parser.parse_args(argv).folder)
+    try:
+        folder = write(parser.parse_args(argv).folder)
+    except DataError as error:
+        raise SystemExit(f"error: {error}") from None  # one line, no traceback
     print(f"{COUNT} MNIST digits (32 px PNGs) in {folder}")
 
 
