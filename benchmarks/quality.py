@@ -156,14 +156,14 @@ def model_figures(models, train_x, held_x, train_y, held_y, classes):
     e = encode(samples)  # N(E(G(z))): rho is invariant to N
     zn = (z - z.mean(1, keepdims=True)) / z.std(1, keepdims=True)
     x = held_x.astype(np.float32) / 127.5 - 1
+    recon_codes = encode(to_uint8(recon))
     return samples, {
         "z_dim": int(codes.shape[1]), "weights": weights,
         "codes": accuracy(readout, codes, held_y),
-        "keeps_class": accuracy(readout, encode(to_uint8(recon)), held_y),
+        "keeps_class": accuracy(readout, recon_codes, held_y),
         # the same against the original's read-out: what the reconstruction
         # loses, apart from the read-out's own errors (keeps_class <= codes + 1 - this)
-        "recon_agrees": accuracy(readout, encode(to_uint8(recon)),
-                                 readout(codes).argmax(1)),
+        "recon_agrees": accuracy(readout, recon_codes, readout(codes).argmax(1)),
         "recon_mse": float(((recon - x) ** 2).mean()),
         "swd_samples": swd(held_x, samples)["swd"],
         "swd_real": swd(held_x, train_x[:len(held_x)])["swd"],

