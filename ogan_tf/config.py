@@ -118,12 +118,22 @@ def ema_decay_list(name, value):
 
 
 def augment_list(name, value):
-    """"none" or comma-separated names of AUGMENT_NAMES."""
+    """"none" or comma-separated names of AUGMENT_NAMES, each with an optional
+    ":ratio" in (0, 1) (the fraction of the side)."""
     parts = [] if value == "none" else value.split(",") if isinstance(value, str) else [None]
     for part in parts:
-        if part not in AUGMENT_NAMES:
+        kind, colon, ratio = (part or "").partition(":")
+        if kind not in AUGMENT_NAMES or colon and not _unit_fraction(ratio):
             raise ConfigError(f"{name} must be none or comma-separated names of "
-                              f"{', '.join(AUGMENT_NAMES)}, got {value!r}")
+                              f"{', '.join(AUGMENT_NAMES)}, each with an optional :ratio "
+                              f"in (0, 1) (e.g. translation:0.0625), got {value!r}")
+
+
+def _unit_fraction(text):
+    try:
+        return 0 < float(text) < 1
+    except ValueError:
+        return False
 
 
 def optional(check):
@@ -251,7 +261,8 @@ class Config:
     # DiffAugment (core/augment.py): the same random transform of every image
     # E sees, real and generated, inside the step; none is the author's.
     augment: str = setting("none", "augment every image E sees: none (the author) or "
-                           "comma-separated translation,cutout", augment_list)
+                           "comma-separated translation,cutout, each with an optional :ratio of the "
+                           "side (translation:0.0625 shifts by up to 1/16)", augment_list)
     # Speed (benchmarks/README.md). The defaults compute exactly the author's step.
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",

@@ -80,6 +80,20 @@ def test_augment_setting_names_transforms_and_author_presets_have_none():
         tiny_config(augment="colour")
 
 
+def test_a_ratio_after_the_name_sets_the_transform_strength():
+    seed = keras.random.SeedGenerator(5)
+    images = np.ones((64, 32, 32, 1), np.float32)
+    entries = augment.parse(tiny_config(augment="translation:0.0625").augment)
+    shifted = ops.convert_to_numpy(augment.augment(images, entries, seed))
+    zero_rows = (shifted[:, :, 16, 0] == 0).sum(1)
+    assert zero_rows.max() == 2  # 32 / 16, not DiffAugment's 4
+    cut = ops.convert_to_numpy(augment.augment(images, ("cutout:0.25",), seed))
+    assert (cut[..., 0] == 0).sum((1, 2)).max() == 8 * 8
+    for bad in ("translation:2", "translation:", "cutout:half"):
+        with pytest.raises(ConfigError, match="translation:0.0625"):
+            tiny_config(augment=bad)
+
+
 @pytest.mark.parametrize("fused", [False, True])
 def test_augmented_training_steps_move_and_stay_finite(fused):
     from ogan_tf.train.training import build_model
