@@ -85,6 +85,11 @@ def in_unit_interval(name, value):
         raise ConfigError(f"{name} must be in (0, 1), got {value!r}")
 
 
+def unit_or_less(name, value):
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
+        raise ConfigError(f"{name} must be in (0, 1], got {value!r}")
+
+
 def boolean(name, value):
     if not isinstance(value, bool):
         raise ConfigError(f"{name} must be true or false, got {value!r}")
@@ -263,6 +268,8 @@ class Config:
     augment: str = setting("none", "augment every image E sees: none (the author) or "
                            "comma-separated translation,cutout, each with an optional :ratio of the "
                            "side (translation:0.0625 shifts by up to 1/16)", augment_list)
+    augment_p: float = setting(1.0, "the chance each augment transform reaches an image "
+                               "(ADA's p); 1 = every image (DiffAugment)", unit_or_less)
     # Speed (benchmarks/README.md). The defaults compute exactly the author's step.
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",

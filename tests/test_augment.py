@@ -94,13 +94,26 @@ def test_a_ratio_after_the_name_sets_the_transform_strength():
             tiny_config(augment=bad)
 
 
+def test_with_p_below_one_some_images_pass_unchanged():
+    seed = keras.random.SeedGenerator(7)
+    images = np.ones((256, 32, 32, 1), np.float32)
+    out = ops.convert_to_numpy(augment.augment(images, ("cutout",), seed, p=0.25))
+    cut = (out[..., 0] == 0).any((1, 2))
+    assert 0.1 < cut.mean() < 0.4  # about a quarter cut, the rest as they were
+    np.testing.assert_array_equal(out[~cut], images[~cut])
+    assert tiny_config(augment_p=0.5).augment_p == 0.5
+    with pytest.raises(ConfigError, match="augment_p"):
+        tiny_config(augment_p=0)
+
+
 @pytest.mark.parametrize("fused", [False, True])
 def test_augmented_training_steps_move_and_stay_finite(fused):
     from ogan_tf.train.training import build_model
 
-    config = tiny_config(augment="translation,cutout", fused_step=fused)
+    p = 0.5 if fused else 1.0  # ADA's p in one of the two
+    config = tiny_config(augment="translation:0.0625,cutout", fused_step=fused, augment_p=p)
     model = build_model(config)
-    assert model.augment == ("translation", "cutout")
+    assert model.augment == ("translation:0.0625", "cutout") and model.augment_p == p
     x = np.random.default_rng(0).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
     before = [ops.convert_to_numpy(w) for w in model.encoder.trainable_weights]
     logs = model.fit(x, epochs=1, batch_size=8, steps_per_epoch=1, verbose=0).history

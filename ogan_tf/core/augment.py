@@ -89,10 +89,16 @@ def parse(text):
     return () if text in ("", "none") else tuple(text.split(","))
 
 
-def augment(images, entries, seed):
+def augment(images, entries, seed, p=1.0):
     """The transforms `entries` (in this order) on images (B, H, W, C), each
-    drawn afresh per image from the SeedGenerator `seed`."""
+    drawn afresh per image from the SeedGenerator `seed`; with p < 1 each
+    transform reaches an image with probability p (ADA's p), else the image
+    passes unchanged."""
     for entry in entries:
         name, _, ratio = entry.partition(":")
-        images = AUGMENTS[name](images, seed, *([float(ratio)] if ratio else []))
+        out = AUGMENTS[name](images, seed, *([float(ratio)] if ratio else []))
+        if p < 1:
+            chosen = keras.random.uniform((ops.shape(images)[0], 1, 1, 1), seed=seed) < p
+            out = ops.where(chosen, out, images)
+        images = out
     return images

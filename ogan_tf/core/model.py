@@ -64,6 +64,7 @@ class OGAN(keras.Model):
         # Set by the trainer, not saved: DiffAugment's transforms of every
         # image E sees (core/augment.py); () is the author's.
         self.augment = ()
+        self.augment_p = 1.0  # the chance each transform reaches an image
         # The fused step's one E call on G(z) makes both of the author's BN updates.
         self.encoder_momentum_squared = SquaredMomentum(encoder)
         # G and E are built functional models; OGAN adds no weights of its own.
@@ -89,7 +90,7 @@ class OGAN(keras.Model):
         names transforms (one draw per image), else unchanged."""
         if not self.augment:
             return images
-        return augment.augment(images, self.augment, self.seed_generator)
+        return augment.augment(images, self.augment, self.seed_generator, self.augment_p)
 
     def draw_z(self, batch_size):
         """z for `batch_size` rows. Under tf.distribute each replica draws the

@@ -59,6 +59,7 @@ def set_speed_options(model, config):
     check_backend_options(config)
     model.fused_step = fused_step_on(config)
     model.augment = parse_augment(config.augment)
+    model.augment_p = config.augment_p
     jit_compile = hardware.xla_on(config)
     if jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(jit_compile)
