@@ -50,3 +50,23 @@ def test_steps_grow_with_the_set_up_to_the_presets():
     per = folder_recipe.STEPS_PER_IMAGE
     assert folder_recipe.steps_for(1000, config.steps) == max(folder_recipe.MIN_STEPS, per * 1000)
     assert folder_recipe.steps_for(10 ** 6, config.steps) == config.steps
+
+
+def test_translation_shifts_by_about_one_pixel_of_the_images_detail(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = lambda side: Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8))  # noqa
+    kinds = {  # random pixels scaled up to 32 px: smooth 4 -> 8 (coarse), 8, 32 (fine)
+        "coarse": (lambda: noise(4).resize((8, 8), Image.BICUBIC), "translation", 8),
+        "between": (lambda: noise(8), "translation:0.0833", 12),
+        "fine": (lambda: noise(32), "translation:0.0625", None)}
+    for name, (make, expected, detail) in kinds.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for i in range(20):
+            make().resize((32, 32), Image.BICUBIC).convert("RGB").save(folder / f"{i}.png")
+        lines = []
+        chosen = folder_recipe.choose(load_preset("folder", data_path=str(folder)), set(),
+                                      lines.append)
+        assert chosen.augment == expected, name
+        held = f"{detail} pixels across" if detail else "more than 16 pixels across"
+        assert f"their detail holds {held}" in lines[0], lines[0]

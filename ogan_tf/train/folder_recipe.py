@@ -14,7 +14,13 @@ takes them from the data unless the command line gives them:
   augment      DiffAugment's translation below AUGMENT_BELOW images
                (core/augment.py), none above (the screening in docs/recipe.md:
                translation raised the codes' read-out on a small low-detail
-               set; cutout too, but cost the reconstructions their class)
+               set; cutout too, but cost the reconstructions their class),
+               by about one of the images' own pixels: up to 1/8 of the side
+               (DiffAugment's) where the images hold 8 pixels of detail
+               across or fewer, down to 1/16 where they hold 16 or more
+               (detail_side: on 8x8 digits scaled up, 1/16 moved no detail
+               and the codes fell below PCA; on MNIST, 1/8 moved strokes
+               off and cost the reconstructions their class)
 
 The run's log says what it chose and why. Author presets and every other
 preset are left as they are.
@@ -26,6 +32,7 @@ import numpy as np
 from PIL import Image
 
 from ..config import FOLDER_PRESET
+from ..data.images import BadImage
 from ..data.sources import FolderSource, TFRecordSource, open_path
 from ..errors import DataError
 
@@ -36,6 +43,11 @@ STEPS_PER_IMAGE = 4
 MIN_STEPS = 3000
 AUGMENT_BELOW = 20000
 AUGMENT = "translation"  # cutout cost the reconstructions their class (docs/recipe.md)
+# detail_side: the fewest pixels across (DETAIL_SIDES) that rebuild the
+# surveyed images, scaled down (box) and back up (bicubic), within
+# DETAIL_ERROR of their variance
+DETAIL_SIDES = range(8, 17)
+DETAIL_ERROR = 0.05
 
 
 def median_side(source):
@@ -54,6 +66,38 @@ def median_side(source):
         except (OSError, ValueError):
             continue  # a broken file: the pipeline skips it too
     return int(np.median(sides)) if sides else None
+
+
+def detail_side(source):
+    """The fewest of DETAIL_SIDES pixels across that hold the detail of up to
+    SURVEYED of `source`'s images (None: more than the largest; also where
+    none could be read)."""
+    picks = np.unique(np.linspace(0, len(source) - 1, SURVEYED).astype(int))
+    grey = []
+    for i in picks:
+        try:
+            grey.append(source.load(int(i))[0].astype(np.float32).mean(-1))
+        except (OSError, ValueError, DataError, BadImage):
+            continue  # a broken file: the pipeline skips it too
+    if not grey:
+        return None
+    variance = float(np.var(grey)) or 1.0  # one flat colour: every side holds it
+    height, width = grey[0].shape
+    for side in DETAIL_SIDES:
+        error = np.mean([np.mean((np.asarray(
+            Image.fromarray(g).resize((side, side), Image.BOX).resize((width, height),
+                                                                      Image.BICUBIC)) - g) ** 2)
+            for g in grey])
+        if error <= DETAIL_ERROR * variance:
+            return side
+    return None
+
+
+def translation_for(detail):
+    """Config.augment's translation entry: a shift of up to one detail pixel,
+    between 1/16 and DiffAugment's 1/8 of the side."""
+    ratio = 1 / 16 if detail is None else min(1 / 8, max(1 / 16, 1 / detail))
+    return AUGMENT if ratio == 1 / 8 else f"{AUGMENT}:{ratio:.3g}"
 
 
 def resolution_for(side):
@@ -88,10 +132,17 @@ def choose(config, given, log=print):
         changes["steps"] = steps
         why.append(f"steps {steps} ({STEPS_PER_IMAGE} per training image, between "
                    f"{MIN_STEPS} and {config.steps})")
-    if "augment" not in given:
-        changes["augment"] = AUGMENT if images < AUGMENT_BELOW else "none"
-        why.append(f"augment {changes['augment']} ({images:,} training images; "
-                   f"DiffAugment below {AUGMENT_BELOW:,})")
+    if "augment" not in given and images >= AUGMENT_BELOW:
+        changes["augment"] = "none"
+        why.append(f"augment none ({images:,} training images; DiffAugment below "
+                   f"{AUGMENT_BELOW:,})")
+    elif "augment" not in given:
+        detail = detail_side(source)
+        changes["augment"] = translation_for(detail)
+        held = f"{detail} pixels across" if detail else f"more than {DETAIL_SIDES[-1]} pixels across"
+        why.append(f"augment {changes['augment']} ({images:,} training images, DiffAugment "
+                   f"below {AUGMENT_BELOW:,}; their detail holds {held}: a shift of about "
+                   "one of its pixels)")
     if why:
         log("folder recipe: " + "; ".join(why) + " (override with --resolution, --steps, "
             "--augment)")
