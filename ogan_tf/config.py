@@ -19,6 +19,9 @@ import math
 import tomllib
 from pathlib import Path
 
+from .config_checks import (auto_or_boolean, boolean, ema_decay_list, in_unit_interval,
+                            int_at_least, non_negative, one_of, optional, positive,
+                            positive_int, text, unit_or_less)
 from .errors import ConfigError
 
 EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
@@ -57,71 +60,7 @@ MIN_RESOLUTION = 32
 MIN_Z_DIM = 3  # avg, std and N(z) are independent only from 3 dims on
 
 
-# Checks: each takes (name, value) and raises ConfigError saying what to use.
-def positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-
-
-def int_at_least(low, why=""):
-    def check(name, value):
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ConfigError(f"{name} must be an integer >= {low}{why}, got {value!r}")
-    return check
-
-
-def non_negative(name, value):
-    if not isinstance(value, (int, float)) or value < 0:
-        raise ConfigError(f"{name} must be >= 0, got {value!r}")
-
-
-def positive(name, value):
-    if not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigError(f"{name} must be > 0, got {value!r}")
-
-
-def in_unit_interval(name, value):
-    if not isinstance(value, (int, float)) or not 0 < value < 1:
-        raise ConfigError(f"{name} must be in (0, 1), got {value!r}")
-
-
-def unit_or_less(name, value):
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 1:
-        raise ConfigError(f"{name} must be in (0, 1], got {value!r}")
-
-
-def boolean(name, value):
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def one_of(*choices):
-    def check(name, value):
-        if value not in choices:
-            raise ConfigError(f"unknown {name} {value!r}; use one of: "
-                              f"{', '.join(map(str, choices))}")
-    check.choices = choices
-    return check
-
-
-def auto_or_boolean(name, value):
-    if value not in (True, False, "auto") or isinstance(value, int) and not isinstance(value, bool):
-        raise ConfigError(f'{name} must be true, false or "auto", got {value!r}')
-
-
-def text(name, value):
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a string, got {value!r}")
-
-
-def ema_decay_list(name, value):
-    for decay in value:
-        if not isinstance(decay, (int, float)) or not 0 < decay < 1:
-            raise ConfigError(f"{name} must each be in (0, 1), got {decay!r}")
-    if len(set(value)) != len(value):
-        raise ConfigError(f"{name} has a repeated value: {value}")
-
-
+# Checks that name the lists above; the others are in config_checks.py.
 def augment_list(name, value):
     """"none" or comma-separated names of AUGMENT_NAMES, each with an optional
     ":ratio" in (0, 1) (the fraction of the side)."""
@@ -139,13 +78,6 @@ def _unit_fraction(text):
         return 0 < float(text) < 1
     except ValueError:
         return False
-
-
-def optional(check):
-    def optional_check(name, value):
-        if value is not None:
-            check(name, value)
-    return optional_check
 
 
 def setting(default, help, check, fixed=False, flag=True):

@@ -9,7 +9,8 @@ parser for its type (booleans take --x, --no-x, or --x on|off).
 import argparse
 import types
 
-from ..config import DEFAULT_PRESET, SETTINGS, auto_or_boolean
+from ..config import DEFAULT_PRESET, SETTINGS
+from ..config_checks import auto_or_boolean
 from ..data.choice import resolve_data
 from .common import add_model_source, run_of
 

@@ -19,7 +19,8 @@ import math
 import keras
 from keras import layers
 
-from ..config import ENCODER_NORMS, VARIANTS, check_geometry, one_of
+from ..config import ENCODER_NORMS, VARIANTS, check_geometry
+from ..config_checks import one_of
 
 
 def _geometry(resolution, channels):
