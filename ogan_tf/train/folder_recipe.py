@@ -50,6 +50,11 @@ DETAIL_SIDES = range(8, 17)
 DETAIL_ERROR = 0.05
 
 
+def surveyed(source):
+    """Up to SURVEYED indices spread evenly over `source`."""
+    return np.unique(np.linspace(0, len(source) - 1, SURVEYED).astype(int))
+
+
 def median_side(source):
     """The median short side of up to SURVEYED images of `source` (None where
     its format keeps no sizes we can read cheaply: LMDB)."""
@@ -57,9 +62,8 @@ def median_side(source):
         return source.file_resolution
     if not isinstance(source, FolderSource):
         return None
-    picks = np.unique(np.linspace(0, len(source) - 1, SURVEYED).astype(int))
     sides = []
-    for i in picks:
+    for i in surveyed(source):
         try:
             with Image.open(source.name(i)) as image:  # reads the header only
                 sides.append(min(image.size))
@@ -72,9 +76,8 @@ def detail_side(source):
     """The fewest of DETAIL_SIDES pixels across that hold the detail of up to
     SURVEYED of `source`'s images (None: more than the largest; also where
     none could be read)."""
-    picks = np.unique(np.linspace(0, len(source) - 1, SURVEYED).astype(int))
     grey = []
-    for i in picks:
+    for i in surveyed(source):
         try:
             grey.append(source.load(int(i))[0].astype(np.float32).mean(-1))
         except (OSError, ValueError, DataError, BadImage):
@@ -94,10 +97,11 @@ def detail_side(source):
 
 
 def translation_for(detail):
-    """Config.augment's translation entry: a shift of up to one detail pixel,
-    between 1/16 and DiffAugment's 1/8 of the side."""
-    ratio = 1 / 16 if detail is None else min(1 / 8, max(1 / 16, 1 / detail))
-    return AUGMENT if ratio == 1 / 8 else f"{AUGMENT}:{ratio:.3g}"
+    """Config.augment's translation entry for detail_side's answer: a shift
+    of up to one detail pixel, 1/side of the side (None: finer than the
+    largest side); at the smallest side, 1/8, DiffAugment's own."""
+    side = detail or DETAIL_SIDES[-1]
+    return AUGMENT if side <= DETAIL_SIDES[0] else f"{AUGMENT}:{1 / side:.3g}"
 
 
 def resolution_for(side):
