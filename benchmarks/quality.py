@@ -125,8 +125,9 @@ def export_models(export):
             info["recon_scale"], info.get("weights"))
 
 
-def checkpoint_models(run_dir, step):
-    """The same from checkpoint `step` of a run, with its first EMA where it keeps one."""
+def checkpoint_models(run_dir, step, weights="ema"):
+    """The same from checkpoint `step` of a run: `weights` "ema" (its first
+    EMA where it keeps one), "raw", or one of its EMA decays ("0.9995")."""
     from ogan_tf.runs import RunDir, ema_path
     from ogan_tf.runs.models import load_checkpoint, load_ema_weights
     from ogan_tf.use.export import uint8_encoders
@@ -135,17 +136,22 @@ def checkpoint_models(run_dir, step):
     config = run.read_config()
     path = run.checkpoint_path(step)
     model = load_checkpoint(path, config)
+    decay = (config.ema_decays[:1] if weights == "ema"
+             else [] if weights == "raw" else [float(weights)])
+    if decay and decay[0] not in config.ema_decays:
+        sys.exit(f"{run_dir.name} keeps no EMA {weights} (its decays: {config.ema_decays})")
     weights = "raw"
-    if config.ema_decays:
-        load_ema_weights(model, ema_path(path, config.ema_decays[0]))
-        weights = f"ema {config.ema_decays[0]:g}"
+    if decay:
+        load_ema_weights(model, ema_path(path, decay[0]))
+        weights = f"ema {decay[0]:g}"
     return uint8_encoders(model.encoder)[0], model.generator, config.recon_scale, weights
 
 
-def model_figures(models, train_x, held_x, train_y, held_y, classes):
+def model_figures(models, train_x, held_x, train_y, held_y, classes, recon_scale=None):
     from ogan_tf.use.metrics import swd
 
-    encoder, generator, recon_scale, weights = models
+    encoder, generator, run_scale, weights = models
+    recon_scale = recon_scale or run_scale
     encode = lambda x: encoder.predict(x, batch_size=250, verbose=0)  # noqa: E731
     to_uint8 = lambda x: np.clip(np.round((x + 1) * 127.5), 0, 255).astype(np.uint8)  # noqa
     codes_train, codes = encode(train_x), encode(held_x)
@@ -158,7 +164,7 @@ def model_figures(models, train_x, held_x, train_y, held_y, classes):
     x = held_x.astype(np.float32) / 127.5 - 1
     recon_codes = encode(to_uint8(recon))
     return samples, {
-        "z_dim": int(codes.shape[1]), "weights": weights,
+        "z_dim": int(codes.shape[1]), "weights": weights, "recon_scale": recon_scale,
         "codes": accuracy(readout, codes, held_y),
         "keeps_class": accuracy(readout, recon_codes, held_y),
         # the same against the original's read-out: what the reconstruction
@@ -179,10 +185,13 @@ def save_grid(samples, path, side=8):
     Image.fromarray(grid).save(path)
 
 
-def measure_rows(name, flags, runs_dir, tag, every=0, trained=False):
+def measure_rows(name, flags, runs_dir, tag, every=0, trained=False, weights="ema",
+                 recon_scale=None):
     """Train set `name`, then one row for the run's export (and with `every`,
     one per checkpoint every `every` steps before it, named row@step).
-    trained: the run is there already; only its checkpoints' rows."""
+    trained: the run is there already; only its checkpoints' rows, the last
+    one's included, with `weights` (checkpoint_models) and, where given,
+    another s in the reconstructions (the rows' names say both)."""
     from ogan_tf.train.hardware import cpu_name
 
     row = f"{tag}_{name}" if tag else name
@@ -197,17 +206,22 @@ def measure_rows(name, flags, runs_dir, tag, every=0, trained=False):
     classes = int(max(train_y.max(), held_y.max())) + 1
     config = json.loads((runs_dir / row / "config.json").read_text())
     points = [] if trained else [(config["steps"], lambda: export_models(runs_dir / row / "export"))]
-    points += [(s, lambda s=s: checkpoint_models(runs_dir / row, s))
+    points += [(s, lambda s=s: checkpoint_models(runs_dir / row, s, weights))
                for s in range(every, config["steps"], every)] if every else []
+    points += [(config["steps"], lambda: checkpoint_models(
+        runs_dir / row, config["steps"], weights))] if trained else []
+    variant = "".join([f"/{weights}" if weights != "ema" else "",
+                       f"/s{recon_scale:g}" if recon_scale else ""])
     for step, models in points:
-        samples, figures = model_figures(models(), train_x, held_x, train_y, held_y, classes)
+        samples, figures = model_figures(models(), train_x, held_x, train_y, held_y, classes,
+                                         recon_scale)
         figures.update(pca_figures(train_x, held_x, train_y, held_y, figures["z_dim"],
                                    classes))
         final = step == config["steps"] and not trained
         if final:
             save_grid(samples, runs_dir / f"{row}_samples.png")
         yield {
-            "row": row if final else f"{row}@{step}", "set": name,
+            "row": row if final else f"{row}@{step}{variant}", "set": name,
             "train_images": len(train_x), "flags": flags, "steps": step,
             "train_wall_s": round(wall, 1) if final else None,
             "train_cpu_s": round(cpu, 1) if final else None,
@@ -253,7 +267,13 @@ def main():
     parser.add_argument("--every", type=int, default=0,
                         help="also measure the checkpoints every N steps (a steps curve)")
     parser.add_argument("--trained", action="store_true",
-                        help="measure the checkpoints (--every) of runs already trained")
+                        help="measure the checkpoints (--every, and the last) of runs "
+                             "already trained")
+    parser.add_argument("--weights", default="ema",
+                        help="with --trained: ema (the first EMA), raw, or an EMA decay")
+    parser.add_argument("--recon-scale", type=float,
+                        help="with --trained: s in the reconstructions G(s N(E(x))) "
+                             "(default: the run's)")
     parser.add_argument("--results", default=str(DEFAULT_RESULTS))
     parser.add_argument("--runs-dir", default="runs/quality")
     parser.add_argument("--table", metavar="FILE", help="print FILE's rows as a table")
@@ -268,7 +288,7 @@ def main():
     runs_dir = Path(args.runs_dir).resolve()
     for name in names:
         for result in measure_rows(name, flags, runs_dir, args.tag, args.every,
-                                   args.trained):
+                                   args.trained, args.weights, args.recon_scale):
             with open(args.results, "a") as out:
                 out.write(json.dumps(result) + "\n")
             print(json.dumps(result), flush=True)
