@@ -280,6 +280,9 @@ def main():
     args, flags = parser.parse_known_args()
     if args.table:
         return table(args.table)
+    if not args.trained and (args.weights != "ema" or args.recon_scale):
+        # a fresh run's export row would carry another s or weights under the plain row's name
+        parser.error("--weights and --recon-scale measure runs already trained: add --trained")
     names = [s for s in args.sets.split(",") if s]
     for name in names:
         if name != "shapes":
