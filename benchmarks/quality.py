@@ -20,6 +20,11 @@ from the run's exported models (EMA weights where the run keeps them), on
                the labels; recon_agrees: against the read-out of the
                originals' codes (the class the codes said), which leaves
                out the read-out's own errors
+  judged       the same reconstructions' class as an independent judge reads
+               it from their pixels (k-NN, k=5, on the training images'
+               pixels; its accuracy on the held-out originals beside it):
+               whether a reconstruction shows the digit, apart from whether
+               E reads its own reconstruction back alike
   recon MSE    of those reconstructions ([-1, 1] scale), beside PCA's
                reconstruction at the code's width
   SWD x 10^3   of 1000 samples G(z) against the held-out images, beside the
@@ -52,6 +57,8 @@ import quality_sets  # noqa: E402
 DEFAULT_SETS = "digits1500,mnist1000,mnist1500,mnist4000,low10_1500,low8_4000,shapes"
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "quality.jsonl"
 RIDGE = 1.0
+JUDGE_K = 5
+RANK_WEIGHTS = 1 - 0.01 * np.arange(JUDGE_K)
 SHAPES_TRAIN, SHAPES_HELDOUT = 4000, 1000
 
 
@@ -96,6 +103,29 @@ def ridge_readout(features, labels, classes):
 
 def accuracy(readout, features, labels):
     return float((readout(features).argmax(1) == labels).mean())
+
+
+def pixel_judge(train_x, train_y, classes):
+    """The class as k-NN (k=JUDGE_K, Euclidean) on the training images' pixels
+    reads it: uint8 images -> labels. It knows nothing of the model, so it
+    judges reconstructions as a person would compare them with the data."""
+    flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255  # noqa: E731
+    a = flat(train_x)
+    a2 = (a * a).sum(1)
+
+    def judge(images, chunk=500):
+        labels = []
+        for lo in range(0, len(images), chunk):
+            b = flat(images[lo:lo + chunk])
+            d = a2[None] - 2 * b @ a.T  # + |b|^2, the same along a row
+            near = np.argsort(d, 1)[:, :JUDGE_K]
+            votes = np.zeros((len(b), classes))
+            # one vote each, the nearer slightly more: a tie goes to the nearer images
+            np.add.at(votes, (np.arange(len(b))[:, None], train_y[near]), RANK_WEIGHTS)
+            labels.append(votes.argmax(1))
+        return np.concatenate(labels)
+
+    return judge
 
 
 def pca_figures(train_x, held_x, train_y, held_y, width, classes):
@@ -147,7 +177,8 @@ def checkpoint_models(run_dir, step, weights="ema"):
     return uint8_encoders(model.encoder)[0], model.generator, config.recon_scale, weights
 
 
-def model_figures(models, train_x, held_x, train_y, held_y, classes, recon_scale=None):
+def model_figures(models, train_x, held_x, train_y, held_y, classes, judge,
+                  recon_scale=None):
     from ogan_tf.use.metrics import swd
 
     encoder, generator, run_scale, weights = models
@@ -162,7 +193,8 @@ def model_figures(models, train_x, held_x, train_y, held_y, classes, recon_scale
     e = encode(samples)  # N(E(G(z))): rho is invariant to N
     zn = (z - z.mean(1, keepdims=True)) / z.std(1, keepdims=True)
     x = held_x.astype(np.float32) / 127.5 - 1
-    recon_codes = encode(to_uint8(recon))
+    recon_images = to_uint8(recon)
+    recon_codes = encode(recon_images)
     return samples, {
         "z_dim": int(codes.shape[1]), "weights": weights, "recon_scale": recon_scale,
         "codes": accuracy(readout, codes, held_y),
@@ -170,6 +202,7 @@ def model_figures(models, train_x, held_x, train_y, held_y, classes, recon_scale
         # the same against the original's read-out: what the reconstruction
         # loses, apart from the read-out's own errors (keeps_class <= codes + 1 - this)
         "recon_agrees": accuracy(readout, recon_codes, readout(codes).argmax(1)),
+        "keeps_judged": float((judge(recon_images) == held_y).mean()),
         "recon_mse": float(((recon - x) ** 2).mean()),
         "swd_samples": swd(held_x, samples)["swd"],
         "swd_real": swd(held_x, train_x[:len(held_x)])["swd"],
@@ -204,6 +237,8 @@ def measure_rows(name, flags, runs_dir, tag, every=0, trained=False, weights="em
         wall, cpu = train(row, data, [*flags, *extra], runs_dir, logs / f"{row}.train.log")
     train_x, train_y, held_x, held_y = labelled_images(name)
     classes = int(max(train_y.max(), held_y.max())) + 1
+    judge = pixel_judge(train_x, train_y, classes)
+    judge_originals = float((judge(held_x) == held_y).mean())
     config = json.loads((runs_dir / row / "config.json").read_text())
     points = [] if trained else [(config["steps"], lambda: export_models(runs_dir / row / "export"))]
     points += [(s, lambda s=s: checkpoint_models(runs_dir / row, s, weights))
@@ -214,7 +249,8 @@ def measure_rows(name, flags, runs_dir, tag, every=0, trained=False, weights="em
                        f"/s{recon_scale:g}" if recon_scale else ""])
     for step, models in points:
         samples, figures = model_figures(models(), train_x, held_x, train_y, held_y, classes,
-                                         recon_scale)
+                                         judge, recon_scale)
+        figures["judge_originals"] = judge_originals
         figures.update(pca_figures(train_x, held_x, train_y, held_y, figures["z_dim"],
                                    classes))
         final = step == config["steps"] and not trained
@@ -236,21 +272,28 @@ def measure_rows(name, flags, runs_dir, tag, every=0, trained=False, weights="em
 
 def table(path):
     print("| row | images | steps | codes | PCA same width | all pixels | keeps class "
-          "(agrees) | recon MSE (PCA's) | SWD samples (real) | z_corr | train wall (CPU) |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "(agrees) | judged (originals) | recon MSE (PCA's) | SWD samples (real) | z_corr "
+          "| train wall (CPU) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for line in Path(path).open():
         if not line.strip():
             continue
         r = json.loads(line)
         print(f"| {r['row']} | {r['train_images']} | {r['steps']} | {r['codes']:.3f} "
               f"| {r['pca']:.3f} | {r['pixels']:.3f} | {r['keeps_class']:.3f} "
-              f"{agrees(r)}| {r['recon_mse']:.3f} ({r['pca_recon_mse']:.3f}) "
+              f"{agrees(r)}| {judged(r)} | {r['recon_mse']:.3f} ({r['pca_recon_mse']:.3f}) "
               f"| {r['swd_samples']:.1f} ({r['swd_real']:.1f}) | {r['z_corr']:.3f} "
               f"| {time_(r)} |")
 
 
 def agrees(r):
     return f"({r['recon_agrees']:.3f}) " if "recon_agrees" in r else ""
+
+
+def judged(r):
+    if "keeps_judged" not in r:  # rows from before the judge
+        return ""
+    return f"{r['keeps_judged']:.3f} ({r['judge_originals']:.3f})"
 
 
 def time_(r):
