@@ -16,7 +16,7 @@ from ogan_tf.core.networks import build_encoder, build_generator
 from ogan_tf.data.shapes import make_shapes
 from ogan_tf.errors import OganError
 from ogan_tf.use import api
-from ogan_tf.use.latent import files, fit, similarity
+from ogan_tf.use.latent import cache, files, fit, similarity
 
 Z_DIM, RES = 8, 32
 
@@ -409,7 +409,7 @@ def test_an_index_cache_that_cannot_be_written_loses_no_codes(tmp_path, monkeypa
     def read_only(path, *args, **kwargs):
         raise OSError(30, "Read-only file system", str(path))
 
-    monkeypatch.setattr(files, "atomic_write", read_only)
+    monkeypatch.setattr(cache, "atomic_write", read_only)
     index = model.index(tmp_path / "pics")
     assert index.codes.shape == (4, Z_DIM) and index.names == [str(p) for p in paths]
     assert "warning: not cached (" in lines[-1] and "Read-only file system" in lines[-1]

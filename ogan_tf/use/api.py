@@ -31,6 +31,7 @@ from ..runs.models import load_run
 from ..runs.source import is_run_folder, resolve
 from . import inference
 from .images import ImageError, load_images, read_image  # noqa: F401  (api.load_images, ...)
+from .latent import cache as codes_cache
 from .latent import files as latent_files
 from .latent import fit, similarity
 
@@ -70,13 +71,10 @@ class OganModel:
 
     def decode(self, codes):
         """G(codes) as uint8 images (n, res, res, 3); codes: (n, z_dim) or (z_dim,)."""
-        codes = np.asarray(codes, np.float32)
-        if codes.ndim == 1:
-            codes = codes[None]
+        codes = np.atleast_2d(np.asarray(codes, np.float32))
         if codes.ndim != 2 or codes.shape[1] != self.z_dim or len(codes) == 0:
-            raise OganError(
-                f"codes have shape {codes.shape}; this generator takes (n, {self.z_dim})"
-            )
+            raise OganError(f"codes have shape {codes.shape}; "
+                            f"this generator takes (n, {self.z_dim})")
         if not np.all(np.isfinite(codes)):
             raise OganError("codes contain NaN or infinite values")
         return inference.decode(self.generator, codes)
@@ -270,17 +268,17 @@ class OganModel:
         paths = latent_files.list_images(folder)
         key = path = None
         if cache and self.home is not None:
-            key = latent_files.folder_key(paths, **self.about(), resolution=self.resolution,
-                                          crop_max=self.crop_max)
-            path = latent_files.cache_path(self.home, folder)
-            cached = latent_files.read_cache(path, key)
+            key = codes_cache.folder_key(paths, **self.about(), resolution=self.resolution,
+                                           crop_max=self.crop_max)
+            path = codes_cache.cache_path(self.home, folder)
+            cached = codes_cache.read_cache(path, key)
             if cached is not None:
                 self.log(f"codes of {len(cached[1])} image(s) of {folder} from the cache {path}")
                 return similarity.Index(*cached, folder=str(folder))
         codes, kept = self.encode_files(paths)
         names = [paths[i] for i in kept]
         if path is not None:  # the codes first: a cache that cannot be written loses nothing
-            failed = latent_files.write_cache(path, key, codes, names)
+            failed = codes_cache.write_cache(path, key, codes, names)
             self.log(f"encoded {len(names)} image(s) of {folder}; "
                      + (f"cached in {path}" if failed is None else
                         f"warning: not cached ({failed}); the codes are used all the same"))

@@ -6,8 +6,8 @@ principal axes, in plain numpy.
                  principal axes and the walks along them
   similarity.py  cosine similarity in blocks: nearest neighbours, near-duplicate pairs
   files.py       direction files (.npy + .json sidecar), attribute tables
-                 (CelebA list_attr_celeba.txt, CSV), folder listings, the
-                 cache of an index folder's codes
+                 (CelebA list_attr_celeba.txt, CSV), folder listings
+  cache.py       the cache of an index folder's codes
 
 The model calls (encode, decode) are in use/api.py's OganModel (direction,
 edit, principal, walk, index, neighbours); the commands in cli/use.py.

@@ -103,35 +103,51 @@ def api_routes(explorer):
 RAW_BODY = ("/api/encode", "/api/direction")
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """The HTTP plumbing of the page's server: JSON (or bytes) answers, quiet logs."""
+
+    server_version = "ogan-tf"
+
+    def log_message(self, format, *args):  # the console keeps only errors
+        pass
+
+    def _send(self, status, body, kind="application/json"):
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _drain(self, size, chunk=1 << 20):
+        """Read and drop a body (up to DRAIN_MAX; past it the connection closes)."""
+        if size > DRAIN_MAX:
+            self.close_connection = True
+            return
+        while size > 0:
+            got = self.rfile.read(min(chunk, size))
+            if not got:
+                break
+            size -= len(got)
+
+
+def json_object(data):
+    """A request body as a JSON object, else RequestError."""
+    try:
+        data = json.loads(data or b"{}")
+    except ValueError as err:
+        raise RequestError(f"the request is not JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise RequestError("the request must be a JSON object")
+    return data
+
+
 def make_handler(explorer, log=print):
+    """The page's request handler: its files, /api/info and the POST endpoints."""
     routes = api_routes(explorer)
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "ogan-tf"
-
-        def log_message(self, format, *args):  # the console keeps only errors
-            pass
-
-        def _send(self, status, body, kind="application/json"):
-            data = body if isinstance(body, bytes) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.end_headers()
-            self.wfile.write(data)
-
-        def _drain(self, size, chunk=1 << 20):
-            """Read and drop a body (up to DRAIN_MAX; past it the connection closes)."""
-            if size > DRAIN_MAX:
-                self.close_connection = True
-                return
-            while size > 0:
-                got = self.rfile.read(min(chunk, size))
-                if not got:
-                    break
-                size -= len(got)
-
+    class Handler(JsonHandler):
         def do_GET(self):
             path = self.path.split("?", 1)[0]
             if path == "/api/info":
@@ -153,14 +169,7 @@ def make_handler(explorer, log=print):
                              f"to {MAX_BODY // 2**20} MB"})
             data = self.rfile.read(size)
             try:
-                if path not in RAW_BODY:
-                    try:
-                        data = json.loads(data or b"{}")
-                    except ValueError as err:
-                        raise RequestError(f"the request is not JSON ({err})") from None
-                    if not isinstance(data, dict):
-                        raise RequestError("the request must be a JSON object")
-                result = routes[path](data)
+                result = routes[path](data if path in RAW_BODY else json_object(data))
             except OganError as err:
                 return self._send(HTTPStatus.BAD_REQUEST, {"error": first_line(err)})
             except Exception as err:  # a bug: said on the page and the console, serving on
