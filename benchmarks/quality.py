@@ -108,7 +108,7 @@ def accuracy(readout, features, labels):
 def pixel_judge(train_x, train_y, classes):
     """The class as k-NN (k=JUDGE_K, Euclidean) on the training images' pixels
     reads it: uint8 images -> labels. It knows nothing of the model, so it
-    judges reconstructions as a person would compare them with the data."""
+    judges the reconstructions' pixels, not how E reads them back."""
     flat = lambda x: x.reshape(len(x), -1).astype(np.float32) / 255  # noqa: E731
     a = flat(train_x)
     a2 = (a * a).sum(1)
