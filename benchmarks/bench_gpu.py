@@ -100,8 +100,7 @@ def bench_keras(args):
             # Our training path: Keras fit with the run's step callbacks.
             dataset = _repeat_batches(x, config.batch_size)
             extra = [SyncEveryStep()] if runner == "sync" else []
-            fit_steps(model, dataset, 0, args.steps * runs, args.steps, [timer, *extra],
-                      verbose=0)
+            fit_steps(model, dataset, 0, args.steps * runs, args.steps, [timer, *extra])
         else:
             model.steps_per_execution = 8 if runner == "bare_spe" else 1
             model.fit(x, batch_size=config.batch_size, epochs=runs, shuffle=False,

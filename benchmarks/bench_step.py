@@ -222,7 +222,7 @@ def time_fit_model(model, dataset, steps, runs):
         def on_epoch_end(self, epoch, logs=None):
             times.append((time.perf_counter() - self.began[0], cpu_seconds() - self.began[1]))
 
-    fit_steps(model, dataset, 0, steps * runs, steps, [Timer()], verbose=0)
+    fit_steps(model, dataset, 0, steps * runs, steps, [Timer()])
     return [t for t, _ in times], [c for _, c in times]
 
 

@@ -7,7 +7,8 @@ for life (``fixed``). The CLI's override flags, the validation and
 ``FIXED_FOR_RUN`` are all made from these declarations; adding a setting is
 adding a field.
 
-A preset is a small TOML file ``experiments/<name>.toml`` whose keys are
+A preset is a small TOML file ``experiments/<name>.toml`` (package data:
+installed, the folder is ``ogan_tf.experiments``) whose keys are
 Config fields; ``base = "<other preset>"`` starts from another preset's
 values. ``load_preset(name, **overrides)`` reads it and applies
 command-line overrides; the result is validated once, here.
@@ -17,14 +18,14 @@ import dataclasses
 import json
 import math
 import tomllib
-from pathlib import Path
+from importlib import resources
 
 from .config_checks import (auto_or_boolean, boolean, ema_decay_list, in_unit_interval,
                             int_at_least, non_negative, one_of, optional, positive,
                             positive_int, text, unit_or_less)
 from .errors import ConfigError
 
-EXPERIMENTS_DIR = Path(__file__).resolve().parent.parent / "experiments"
+PRESETS_PACKAGE = "ogan_tf.experiments"  # the top-level experiments/ folder, installed
 DEFAULT_PRESET = "shapes"  # the offline default data set
 FOLDER_PRESET = "folder"  # what --data <path> trains with unless --preset says otherwise
 
@@ -283,15 +284,20 @@ FIXED_FOR_RUN = tuple(name for name, f in SETTINGS.items() if f.metadata["fixed"
 
 
 # Presets -----------------------------------------------------------------
+def presets_dir():
+    """The presets' folder (a Traversable: a directory, or a place in a zip)."""
+    return resources.files(PRESETS_PACKAGE)
+
+
 def preset_names():
-    return sorted(p.stem for p in EXPERIMENTS_DIR.glob("*.toml"))
+    return sorted(p.name[:-5] for p in presets_dir().iterdir() if p.name.endswith(".toml"))
 
 
 def preset_values(name, _seen=()):
     """The settings of experiments/<name>.toml, its base preset's first."""
     if name in _seen:
         raise ConfigError(f"presets {' -> '.join((*_seen, name))} name each other as base")
-    path = EXPERIMENTS_DIR / f"{name}.toml"
+    path = presets_dir() / f"{name}.toml"
     if not path.is_file():
         raise ConfigError(
             f"unknown data/preset {name!r}; choose one of: {', '.join(preset_names())}"
@@ -306,7 +312,7 @@ def preset_values(name, _seen=()):
 
 
 def preset_description(name):
-    return tomllib.loads((EXPERIMENTS_DIR / f"{name}.toml").read_text()).get("description", "")
+    return tomllib.loads((presets_dir() / f"{name}.toml").read_text()).get("description", "")
 
 
 def load_preset(name, **overrides):

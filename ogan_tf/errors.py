@@ -1,4 +1,4 @@
-"""The exceptions the CLI turns into one line: OganError (exit status 2)
+"""The exceptions the CLI turns into one line: OganError (exit status 1)
 and RunStopped (a run stopped by a signal: exit status 128 + the signal)."""
 
 

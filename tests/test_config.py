@@ -89,7 +89,7 @@ def test_presets_inherit_from_a_base(tmp_path, monkeypatch):
         assert load_preset(name).preset == name
     (tmp_path / "a.toml").write_text('base = "b"\nz_dim = 8\n')
     (tmp_path / "b.toml").write_text('base = "a"\n')
-    monkeypatch.setattr(config, "EXPERIMENTS_DIR", tmp_path)
+    monkeypatch.setattr(config, "presets_dir", lambda: tmp_path)
     with pytest.raises(ConfigError, match="a -> b -> a name each other as base"):
         preset_values("a")
 

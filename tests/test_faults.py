@@ -134,7 +134,7 @@ def test_sigterm_saves_the_step_in_flight_and_a_second_trainer_is_refused(dirs, 
         assert wait_for(lambda: run_dir.checkpoint_steps(), process), process.communicate()
         metrics = run_dir.metrics_path.read_bytes()
         # A second trainer on the same run stops at once and changes nothing.
-        assert train(dirs, "--steps", "5000") == 2
+        assert train(dirs, "--steps", "5000") == 1
         one_line_error(capsys, f"is being trained by process {process.pid} on host",
                        str(run_dir.path / "lock"))
         assert run_dir.metrics_path.read_bytes()[:len(metrics)] == metrics
@@ -156,7 +156,7 @@ def test_sigterm_saves_the_step_in_flight_and_a_second_trainer_is_refused(dirs, 
     resumed = training.start_run(runs, dirs[1], "f", None, {"steps": step + 3},
                                  log=messages.append)
     assert resumed.start_step == step
-    training.train(resumed, dirs[1], verbose=0)
+    training.train(resumed, dirs[1])
     assert check_run_is_sound(run_dir)[-1] == step + 3
 
 
@@ -180,7 +180,7 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     monkeypatch.setattr(run_models, "save_checkpoint", save_and_be_interrupted)
     ctrl_c = At(7, lambda model, step: os.kill(os.getpid(), signal.SIGINT))
     with pytest.raises(RunStopped, match="stopped by Ctrl-C .* at step 8 of 40") as stop:
-        training.train(run, samples, verbose=0, callbacks=[ctrl_c])
+        training.train(run, samples, callbacks=[ctrl_c])
     assert stop.value.status == 130
     err = capfd.readouterr().err
     assert "Ctrl-C (SIGINT): stopping after the step in flight" in err
@@ -195,7 +195,7 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
     monkeypatch.setattr(run_models, "save_checkpoint", real_save)
     resumed = training.start_run(runs, samples, "f", None, {"steps": 12})
     assert resumed.start_step == 8
-    training.train(resumed, samples, verbose=0)
+    training.train(resumed, samples)
     assert check_run_is_sound(run_dir) == [8, 10, 12]  # keep_checkpoints 3
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 8, 12]
 
@@ -210,7 +210,7 @@ def test_ctrl_c_under_mirrored_replicas_saves_the_step_in_flight(dirs):
     assert run.placement.replicas == 2
     ctrl_c = At(3, lambda model, step: os.kill(os.getpid(), signal.SIGINT))
     with pytest.raises(RunStopped, match="at step 4 of 40"):
-        training.train(run, samples, verbose=0, callbacks=[ctrl_c])
+        training.train(run, samples, callbacks=[ctrl_c])
     assert check_run_is_sound(RunDir(runs, "f")) == [4]
 
 
@@ -228,7 +228,7 @@ def test_a_planted_nan_stops_the_run_and_is_never_saved(dirs):
         kernel.assign(np.full(kernel.shape, np.nan, "float32"))
 
     with pytest.raises(DivergedError) as err:
-        training.train(run, samples, verbose=0, callbacks=[At(7, plant_nan)])
+        training.train(run, samples, callbacks=[At(7, plant_nan)])
     run_dir = RunDir(runs, "f")
     message = str(err.value)
     assert "training diverged by step 10: the weights hold NaN" in message
@@ -245,7 +245,7 @@ def test_a_diverging_learning_rate_stops_with_one_line_and_resumes_lower(dirs, t
     runs, _, _ = dirs
     run_dir = RunDir(runs, "f")
     trained("--steps", "10")
-    assert train(dirs, "--steps", "40", "--learning-rate", "1e6") == 2
+    assert train(dirs, "--steps", "40", "--learning-rate", "1e6") == 1
     one_line_error(capsys, "training diverged by step 15", "hold NaN or infinite values",
                    "loss nan", "in the Keras epoch ending at step 15",
                    f"last good checkpoint is {run_dir.checkpoint_path(10)}",
@@ -315,7 +315,7 @@ def test_a_lock_of_another_host_is_refused_and_nothing_changes(dirs, trained, ca
     before = sorted(p.name for p in (runs / "f").rglob("*"))
     capsys.readouterr()
     for args in ([], ["--fresh"]):
-        assert train(dirs, "--steps", "10", *args) == 2
+        assert train(dirs, "--steps", "10", *args) == 1
         one_line_error(capsys, "run 'f' is being trained by process 1 on host 'elsewhere'",
                        "remove the file")
     assert sorted(p.name for p in (runs / "f").rglob("*")) == before
@@ -327,7 +327,7 @@ def test_the_lock_is_released_after_an_error(dirs, trained, capsys):
     runs, _, _ = dirs
     trained("--steps", "5")
     (runs / "f" / "checkpoints" / "ckpt-0000005.keras").write_bytes(b"junk")
-    assert train(dirs, "--steps", "10") == 2
+    assert train(dirs, "--steps", "10") == 1
     one_line_error(capsys, "no checkpoint of run 'f' loads", "unreadable", "--fresh")
     assert not (runs / "f" / "lock").exists()
     assert (runs / "f" / "checkpoints" / "ckpt-0000005.keras").read_bytes() == b"junk"
@@ -419,7 +419,7 @@ def test_a_full_disk_at_a_checkpoint_stops_the_run_in_one_line(dirs, capsys, mon
         return real_replace(src, dst)
 
     monkeypatch.setattr(files.os, "replace", full_at_step_10)
-    assert train(dirs, "--steps", "20", "--ema-decays", "0.9") == 2
+    assert train(dirs, "--steps", "20", "--ema-decays", "0.9") == 1
     one_line_error(capsys, "no space left on the device writing",
                    "ckpt-0000010.ema-0.9.weights.h5: it needs about", "kB, ", "free there",
                    "--keep-checkpoints", "resumes from ckpt-0000005.keras")

@@ -237,5 +237,5 @@ def test_evaluate_names_the_network_and_the_counts(tmp_path, capsys):
     first = capsys.readouterr().out
     assert "features of 16 real images" in first and "2015-12-05, 16 real images" in first
     (tmp_path / "bad.pb").write_bytes(b"\x08\x01 junk")
-    assert cli.main([*args, str(tmp_path / "bad.pb")]) == 2
+    assert cli.main([*args, str(tmp_path / "bad.pb")]) == 1
     one_line_error(capsys, "is not the 2015-12-05 Inception graph")

@@ -133,7 +133,7 @@ def test_edit_refuses_a_direction_of_another_width_in_one_line(tmp_path, capsys)
     export = tmp_path / "export"
     _tiny_export(export)
     assert cli.main(["edit", str(image), "--direction", str(tmp_path / "wide.npy"),
-                     "--run", str(export), "-o", str(tmp_path / "out.png")]) == 2
+                     "--run", str(export), "-o", str(tmp_path / "out.png")]) == 1
     one_line_error(capsys, "512 entries", "z_dim is 8")
 
 

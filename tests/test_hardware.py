@@ -58,16 +58,18 @@ def test_progress_is_logged_every_interval_from_the_first(monkeypatch):
     """Every epoch end logs a line; the first interval's rate counts from the
     end of the first step (its time holds the compiling), the next ones
     their own interval; the hint comes once, on the first line."""
-    clock = iter([10.0, 14.0, 16.0])  # the first step's end, then two epoch ends
-    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: next(clock))
+    now = [10.0]  # every step of an epoch ends at one time, then the clock moves
+    monkeypatch.setattr(callbacks.time, "perf_counter", lambda: now[0])
     lines = []
     callback = callbacks.LogProgress(0, 100, lines.append, hint="a GPU helps")
-    for epoch in range(2):
+    for epoch, epoch_end in enumerate([14.0, 16.0]):
         for batch in range(5):
             callback.on_train_batch_begin(batch)
+        now[0] = epoch_end
         callback.on_epoch_end(epoch)
-    assert lines == ["\nstep 5/100 (5.0%), 1.00 steps/s, 1 min 35 s left; a GPU helps",
-                     "\nstep 10/100 (10.0%), 2.50 steps/s, 36 s left"]
+    callback.on_train_end()
+    assert lines == ["step 5/100 (5.0%), 1.00 steps/s, 1 min 35 s left; a GPU helps",
+                     "step 10/100 (10.0%), 2.50 steps/s, 36 s left"]
 
 
 def test_xla_is_off_under_tf_distribute_with_a_warning():

@@ -348,27 +348,27 @@ def test_cli_direction_edit_and_principal(trained, capsys):
     # Where the direction files cannot go: the grid is kept, one line says so
     (out / "a_file").write_text("x")
     assert cli.main(["principal", "-k", "2", "--samples", "50", "-o", str(out / "z2.png"),
-                     "--directions", str(out / "a_file" / "axes"), *run]) == 2
+                     "--directions", str(out / "a_file" / "axes"), *run]) == 1
     one_line_error(capsys, f"wrote the grid {out / 'z2.png'}, but not", "--directions DIR")
     assert (out / "z2.png").is_file()
 
     # Bad input: one line, exit 2
     assert cli.main(["direction", "--labels", str(root / "big" / "list_attr.txt"),
-                     "--attribute", "Always", "-o", str(out / "x.npy"), *run]) == 2
+                     "--attribute", "Always", "-o", str(out / "x.npy"), *run]) == 1
     one_line_error(capsys, "one class only")
     assert cli.main(["direction", "--positive", str(root / "big"), "--negative",
-                     str(root / "big"), "-o", str(out / "x.npy"), *run]) == 2
+                     str(root / "big"), "-o", str(out / "x.npy"), *run]) == 1
     one_line_error(capsys, "same folder", "one class only")
     assert cli.main(["direction", "--positive", str(root / "big"), "-o", str(out / "x.npy"),
-                     *run]) == 2
+                     *run]) == 1
     one_line_error(capsys, "--positive and --negative go together")
     assert not (out / "x.npy").exists()
     files.Direction(np.ones(16), {"run": "other", "step": 3}).save(out / "wide.npy")
     assert cli.main(["edit", str(big[0]), "--direction", str(out / "wide.npy"),
-                     "-o", str(out / "y.png"), *run]) == 2
+                     "-o", str(out / "y.png"), *run]) == 1
     one_line_error(capsys, "16 entries (found on run 'other')", "z_dim is 8")
     assert cli.main(["edit", str(root / "big" / "broken.png"), "--direction",
-                     str(out / "big.npy"), "-o", str(out / "y.png"), *run]) == 2
+                     str(out / "big.npy"), "-o", str(out / "y.png"), *run]) == 1
     one_line_error(capsys, "no usable image", "broken.png is unreadable")
     assert not (out / "y.png").exists()
 
@@ -392,7 +392,7 @@ def test_cli_neighbours_and_duplicates(trained, capsys):
     assert [(os.path.basename(p["file_a"]), os.path.basename(p["file_b"])) for p in pairs] == [
         ("003.png", "again_003.png")]
     assert cli.main(["neighbours", "--index", str(root / "small"), "-o", str(out / "g.png"),
-                     *run]) == 2
+                     *run]) == 1
     one_line_error(capsys, "give query images")
 
 

@@ -71,16 +71,16 @@ def test_every_command_reads_run_through_the_resolver(fake_run, capsys, tmp_path
                  ["--run", f"{fake_run / 'r'}/"]]
     for command, args in COMMAND_ARGS.items():
         for form in run_forms:  # each reaches the run's (missing) checkpoint
-            assert cli.main([command, *args, *form]) == 2
+            assert cli.main([command, *args, *form]) == 1
             one_line_error(capsys, "run 'r' has no checkpoint")
         export = ["--run", str(fake_run / "r" / "export")]
-        assert cli.main([command, *args, *export]) == 2
+        assert cli.main([command, *args, *export]) == 1
         if command in RUN_ONLY:  # the run the export sits in
             one_line_error(capsys, "run 'r' has no checkpoint")
         else:  # the export itself
             one_line_error(capsys, f"export {fake_run / 'r' / 'export'} is unreadable")
     # train: a new run is a name; a path must be a run folder to resume
-    assert cli.main(["train", "--run", str(tmp_path / "nothing" / "x")]) == 2
+    assert cli.main(["train", "--run", str(tmp_path / "nothing" / "x")]) == 1
     one_line_error(capsys, "nothing/x is neither a run folder")
 
 

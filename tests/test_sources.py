@@ -480,7 +480,7 @@ def test_cli_missing_data_is_one_line_and_writes_nothing(data_args, fragments, d
 
     monkeypatch.setenv(sources.DATA_DIR_ENV, str(tmp_path / "nothing here"))
     runs, _, dir_args = dirs
-    assert cli.main(["train", *data_args, *dir_args]) == 2
+    assert cli.main(["train", *data_args, *dir_args]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert err.startswith("ogan-tf: error: ")

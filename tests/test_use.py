@@ -172,18 +172,18 @@ def test_cli_commands_on_a_tiny_run(dirs, trained_run, tmp_path, capsys):
     # Bad input: one line, exit 2, nothing written
     np.save(out / "wide.npy", np.zeros((2, 5), np.float32))
     assert cli.main(["decode", str(out / "wide.npy"), "-o", str(out / "x.png"), "--run", "t",
-                     *runs_arg]) == 2
+                     *runs_arg]) == 1
     one_line_error(capsys, "codes have shape (2, 5)", "(n, 8)")
     assert not (out / "x.png").exists()
     assert cli.main(["encode", images[0], "-o", str(out / "c.npy"), "--run", "nope",
-                     *runs_arg]) == 2
+                     *runs_arg]) == 1
     one_line_error(capsys, "no run 'nope'")
     (runs / "empty").mkdir()
     RunDir(runs, "empty").write_config(RunDir(runs, "t").read_config())
-    assert cli.main(["export", "--run", "empty", *runs_arg]) == 2
+    assert cli.main(["export", "--run", "empty", *runs_arg]) == 1
     one_line_error(capsys, "run 'empty' has no checkpoint")
     assert cli.main(["encode", str(tmp_path / "bad.png"), "-o", str(out / "c.npy"),
-                     "--run", "t", *runs_arg]) == 2
+                     "--run", "t", *runs_arg]) == 1
     one_line_error(capsys, "no usable image", "bad.png is unreadable")
     assert not (out / "c.npy").exists()
 
@@ -199,7 +199,7 @@ def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
         sample_every=5, checkpoint_every=10, eval_every=5, eval_images=8, tensorboard=True,
         ema_decays=(0.9,),
     ))
-    training.train(run, samples, verbose=0)
+    training.train(run, samples)
     rows = RunDir(runs, "m").read_metrics()
     evals = [r for r in rows if r.get("event") == "eval"]
     assert [r["step"] for r in evals] == [5, 10]

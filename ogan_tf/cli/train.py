@@ -9,9 +9,10 @@ parser for its type (booleans take --x, --no-x, or --x on|off).
 import argparse
 import types
 
-from ..config import DEFAULT_PRESET, SETTINGS
+from ..config import DEFAULT_PRESET, FOLDER_PRESET, SETTINGS
 from ..config_checks import auto_or_boolean
 from ..data.choice import resolve_data
+from ..messages import say
 from .common import add_model_source, run_of
 
 
@@ -92,13 +93,14 @@ def setting_flags(parser):
 def add_parsers(sub, add_dirs):
     train = sub.add_parser("train", help="train (or resume) a run")
     train.add_argument("--data", default=None,
-                       help="preset name from experiments/ (default: the run's own when "
+                       help="a preset name (default: the run's own when "
                             f"resuming, else {DEFAULT_PRESET}, offline), or a path (with a "
                             "'/') to a folder of images, an LMDB folder or a TFRecords set")
     train.add_argument("--preset", default=None,
                        help="with a data path: the preset whose networks and settings "
-                            "train on it, at its resolution unless --resolution (default: "
-                            "folder, the author's 128 px DCGAN)")
+                            f"train on it (default: {FOLDER_PRESET}, the recipe that sizes "
+                            "the model and steps to the folder; folder_author: the "
+                            "author's 128 px DCGAN as in his scripts)")
     train.add_argument("--run", help="run name, or the folder of a run to resume (default: "
                                      "the data name; for a path, its last part)")
     train.add_argument("--fresh", action="store_true",
@@ -120,7 +122,7 @@ def add_parsers(sub, add_dirs):
     add_dirs(claims)
 
 
-def run_train(args, log=print):
+def run_train(args, log=say):
     # Here, not at the top: the training stack loads Keras (see cli/__init__.py).
     from ..train import training
 
@@ -139,14 +141,14 @@ def run_train(args, log=print):
         run.release()  # the run's lock (train gives it up too)
 
 
-def run_samples(args, log=print):
+def run_samples(args, log=say):
     from ..use.grids import write_samples  # loads Keras (see cli/__init__.py)
 
     runs_dir, name = run_of(args)
     write_samples(runs_dir, args.samples_dir, name, weights=args.weights, log=log)
 
 
-def run_claims(args, log=print):
+def run_claims(args, log=say):
     from ..train.claims import run_claims as claims  # loads Keras (see cli/__init__.py)
 
     claims(args.runs_dir, args.samples_dir, args.output, steps=args.steps, n=args.images,

@@ -8,6 +8,7 @@ import argparse
 
 import numpy as np
 
+from ..messages import say
 from .common import add_model_source, run_of
 
 DUPLICATE_THRESHOLD = 0.99
@@ -42,13 +43,13 @@ def _load(args, log):
     return lambda: api.load(args.run, args.runs_dir, args.weights, log=log)
 
 
-def run_export(args, log=print):
+def run_export(args, log=say):
     from ..use.export import export_run  # loads Keras
 
     export_run(*run_of(args), args.weights, saved_model=not args.no_saved_model, log=log)
 
 
-def run_evaluate(args, log=print):
+def run_evaluate(args, log=say):
     from ..train.hardware import accelerators  # loads Keras
     from ..use.evaluation import evaluate_run
 
@@ -57,39 +58,39 @@ def run_evaluate(args, log=print):
                  fid_real=args.fid_real, accelerator=bool(accelerators()))
 
 
-def run_encode(args, log=print):
+def run_encode(args, log=say):
     from ..use import commands  # loads Keras
 
     commands.encode(_load(args, log), args.images, args.output, args.raw, log)
 
 
-def run_decode(args, log=print):
+def run_decode(args, log=say):
     from ..use import commands  # loads Keras
 
     commands.decode(_load(args, log), args.codes, args.output, log)
 
 
-def run_reconstruct(args, log=print):
+def run_reconstruct(args, log=say):
     from ..use import commands  # loads Keras
 
     commands.reconstruct(_load(args, log), args.images, args.output, args.scale, log)
 
 
-def run_interpolate(args, log=print):
+def run_interpolate(args, log=say):
     from ..use import commands  # loads Keras
 
     commands.interpolate(_load(args, log), args.a, args.b, args.output, args.steps, args.scale,
                          log)
 
 
-def run_edit(args, log=print):
+def run_edit(args, log=say):
     from ..use import commands  # loads Keras
 
     commands.edit(_load(args, log), args.images, args.direction, args.amounts, args.output,
                   args.scale, args.orthogonal_to, log, row=args.row)
 
 
-def run_direction(args, log=print):
+def run_direction(args, log=say):
     from ..use.latent import commands  # loads Keras
 
     commands.direction(_load(args, log), args.output, args.positive, args.negative,
@@ -97,14 +98,14 @@ def run_direction(args, log=print):
                        args.seed, log)
 
 
-def run_principal(args, log=print):
+def run_principal(args, log=say):
     from ..use.latent import commands  # loads Keras
 
     commands.principal(_load(args, log), args.output, args.images, args.k, args.steps,
                        args.span, args.samples, args.start, args.scale, args.directions, log)
 
 
-def run_neighbours(args, log=print):
+def run_neighbours(args, log=say):
     from ..use.latent import commands  # loads Keras
 
     if args.duplicates:

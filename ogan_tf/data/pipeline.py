@@ -13,6 +13,7 @@ import threading
 import numpy as np
 
 from ..errors import DataError
+from ..messages import say
 from . import images, threaded
 
 _PROBE = 32  # training images decoded up front to catch a set nobody can read
@@ -29,7 +30,7 @@ class DataStats:
 
     WARN_FIRST = 3
 
-    def __init__(self, log=print):
+    def __init__(self, log=say):
         self.log = log
         self.skipped = 0
         self.upscaled = 0
@@ -67,7 +68,7 @@ class DataStats:
         return {"data_skipped": self.skipped, "data_upscaled": self.upscaled}
 
 
-def training_dataset(source, config, stats=None, log=print, shard=(0, 1), batch_size=None):
+def training_dataset(source, config, stats=None, log=say, shard=(0, 1), batch_size=None):
     """Infinite, shuffled tf.data.Dataset of float32 batches in [-1, 1].
 
     source: the data set (sources.open_source(config)).

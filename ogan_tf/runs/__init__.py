@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config import FIXED_FOR_RUN, Config
 from ..errors import CheckpointError, ConfigError
+from ..messages import say
 from . import lock as run_lock
 from .files import atomic_write, append_line, file_size, write_text
 from .source import CONFIG_NAME, EXPORT_NAME
@@ -136,7 +137,7 @@ class RunDir:
             write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     # the lock ---------------------------------------------------------------
-    def lock(self, log=print):
+    def lock(self, log=say):
         """Take runs/<run>/lock (creating the run folder): one trainer per run.
         Raises RunInUseError saying who holds it; see lock.py."""
         self.path.mkdir(parents=True, exist_ok=True)

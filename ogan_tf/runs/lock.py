@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ..errors import RunInUseError
+from ..messages import say
 
 try:
     import fcntl
@@ -106,7 +107,7 @@ def describe(holder):
     return f"process {holder.get('pid')} on host {holder.get('host')!r}{since}"
 
 
-def acquire(path, run_name, log=print):
+def acquire(path, run_name, log=say):
     """Take the lock file `path` for run `run_name`, or raise RunInUseError."""
     path = Path(path).absolute()  # one key per file, whatever the working folder
     key = str(path)

@@ -10,6 +10,8 @@ import time
 
 import keras
 
+from ..messages import LIVE_EVERY_S, end_progress, progress, say
+
 
 class StepCallback(keras.callbacks.Callback):
     """Base: counts the global step (the run's start step + batches seen).
@@ -79,31 +81,44 @@ def progress_line(step, stop, steps_per_s):
 
 
 class LogProgress(StepCallback):
-    """Logs at each Keras epoch's end (every log interval) the step out of
-    the total, steps/s and the time left (progress_line). The rate is the
-    interval's own, timed on the host between epoch ends (no device sync);
-    in the first interval it starts at the end of the first step, whose time
-    holds the tracing and compiling. hint: words added to the first line
-    (the GPU set-up, when a GPU preset trains on a CPU)."""
+    """The run's one progress display (messages.progress): the step out of
+    the total, steps/s and the time left. At each Keras epoch's end (every
+    log interval) a line for the log; on the CLI's terminal the same line is
+    also redrawn in place between them. The rate is the interval's own,
+    timed on the host (no device sync); in the first interval it starts at
+    the end of the first step, whose time holds the tracing and compiling.
+    hint: words added to the first interval's line (the GPU set-up, when a
+    GPU preset trains on a CPU)."""
 
-    def __init__(self, start_step, stop, log=print, hint=None):
+    def __init__(self, start_step, stop, log=say, hint=None):
         super().__init__(start_step)
         self.stop, self.log, self.hint = stop, log, hint
         self.mark = None  # (step, time) the next interval's rate counts from
+        self.drawn = 0.0  # when the live line was last redrawn
+
+    def line(self, now):
+        rate = (self.step - self.mark[0]) / max(now - self.mark[1], 1e-9)
+        return progress_line(self.step, self.stop, rate)
 
     def on_step_end(self, step):
+        now = time.perf_counter()
         if self.mark is None:
-            self.mark = (step, time.perf_counter())
+            self.mark = (step, now)
+        elif now - self.drawn >= LIVE_EVERY_S and step > self.mark[0]:
+            self.drawn = now
+            progress(self.line(now), interval_end=False, log=self.log)
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch, logs)
         if self.mark is None or self.step == self.mark[0]:
             return
         now = time.perf_counter()
-        rate = (self.step - self.mark[0]) / max(now - self.mark[1], 1e-9)
-        line = progress_line(self.step, self.stop, rate)
+        line = self.line(now)
         if self.hint:
             line, self.hint = f"{line}; {self.hint}", None
-        # a new line: Keras' progress bar has not ended its line yet
-        self.log("\n" + line)
+        progress(line, interval_end=True, log=self.log)
         self.mark = (self.step, now)
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        end_progress()

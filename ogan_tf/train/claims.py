@@ -15,6 +15,7 @@ markdown table.
 from pathlib import Path
 
 from ..data.sources import open_source
+from ..messages import say
 from ..runs import RunDir, write_text
 from ..use import evaluation, metrics
 from . import training
@@ -52,8 +53,7 @@ def reference_row(runs_dir, n):
     return f"| real training images, for reference | | | | | {value:.1f} | |\n"
 
 
-def run_claims(runs_dir, samples_dir, out, steps=None, n=1000, presets=None, log=print,
-               verbose="auto"):
+def run_claims(runs_dir, samples_dir, out, steps=None, n=1000, presets=None, log=say):
     """Train and evaluate each claims preset; write the table to `out`
     (None: <runs_dir>/claims.md)."""
     out = Path(runs_dir) / "claims.md" if out is None else Path(out)
@@ -64,7 +64,7 @@ def run_claims(runs_dir, samples_dir, out, steps=None, n=1000, presets=None, log
             continue
         run = training.start_run(runs_dir, samples_dir, preset, preset, {"steps": steps},
                                  log=log)
-        training.train(run, samples_dir, log=log, verbose=verbose)
+        training.train(run, samples_dir, log=log)
         result = evaluation.evaluate_run(runs_dir, preset, n=n, fid=False, log=log)
         rows.append(table_row(f"{label} (`{preset}`)", result))
     table = HEADER + reference_row(runs_dir, n) + "".join(rows)

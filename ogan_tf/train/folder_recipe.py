@@ -35,6 +35,7 @@ from ..config import FOLDER_PRESET
 from ..data.images import BadImage
 from ..data.sources import FolderSource, TFRecordSource, open_path
 from ..errors import DataError
+from ..messages import say
 
 MAX_RESOLUTION = 128  # the author's real-data resolution; above it, a GPU's work
 MIN_RESOLUTION = 32
@@ -115,7 +116,7 @@ def steps_for(images, most):
     return int(min(most, max(MIN_STEPS, STEPS_PER_IMAGE * images)))
 
 
-def choose(config, given, log=print):
+def choose(config, given, log=say):
     """config with the set-dependent settings chosen from its data (a new run
     of the folder preset only); `given`: the settings the command line gave."""
     if config.preset != FOLDER_PRESET:

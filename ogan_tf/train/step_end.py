@@ -15,6 +15,7 @@ from typing import Callable
 
 from ..core.keras_private import sync_jax_state
 from ..errors import DiskFullError
+from ..messages import say
 from ..runs import models as run_models
 from .callbacks import StepCallback
 
@@ -34,7 +35,7 @@ class Writes:
     ema: object  # core.ema.WeightEMA
     grids: object  # use.grids.SampleGrids
     data_counts: Callable[[], dict]  # the input pipeline's counters (DataStats.row)
-    log: Callable = print
+    log: Callable = say
     evaluator: object = None  # monitors.Evaluator
     tensorboard: object = None  # monitors.TensorBoardWriter
 
@@ -118,7 +119,7 @@ class StepEnd(StepCallback):
         writes.run_dir.append_metrics(row)
         if counts != self.data_seen:
             # a new line: Keras' progress bar has not ended its line yet
-            writes.log("\ndata: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            writes.log("data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
             self.data_seen = counts
         return row
 
@@ -132,7 +133,7 @@ class StepEnd(StepCallback):
         try:
             writes.grids.save(step, images)
         except DiskFullError as err:
-            writes.log(f"\nwarning: the grids of step {step} are skipped: {err}")
+            writes.log(f"warning: the grids of step {step} are skipped: {err}")
             return None
         return images
 

@@ -17,6 +17,7 @@ from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source
 from ..errors import CheckpointError, DataError, DivergedError, OganError, RunStopped
+from ..messages import say
 from ..runs import RunDir, check_resumable, ema_path, ema_weight_paths, weights_label
 from ..runs import models as run_models
 from ..runs.models import current_step, load_checkpoint
@@ -54,7 +55,7 @@ class Run:
             self.lock.release()
 
 
-def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=print):
+def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=say):
     """Open run `name`: resume its newest checkpoint that loads, or start from
     `preset`.
 
@@ -135,7 +136,7 @@ def _new_run(run_dir, samples_dir, preset, overrides, fresh, log):
                lock=lock)
 
 
-def resume_point(run_dir, config, placement, log=print):
+def resume_point(run_dir, config, placement, log=say):
     """(model, ema, path) of the run's newest checkpoint that loads with its
     EMA files. Newer ones that do not load are named and (by the chief) moved
     to checkpoints/broken/, never deleted; CheckpointError, moving nothing,
@@ -174,12 +175,13 @@ def resume_point(run_dir, config, placement, log=print):
     )
 
 
-def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="auto"):
+def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks):
     """One Keras fit from global step `start` to `stop`.
 
     Epochs are `steps_per_epoch` long and numbered from step 0, so a resumed
     run continues the epoch count; StopAtStep ends the fit at exactly `stop`
-    (mid-epoch if `stop` is not a multiple of steps_per_epoch).
+    (mid-epoch if `stop` is not a multiple of steps_per_epoch). Keras'
+    progress bar is off: LogProgress is the run's one progress display.
     """
     model.fit(
         dataset,
@@ -188,11 +190,11 @@ def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks, verbose="
         steps_per_epoch=steps_per_epoch,
         callbacks=[*callbacks, StopAtStep(start, stop)],
         shuffle=False,
-        verbose=verbose,
+        verbose=0,
     )
 
 
-def train(run, samples_dir, log=print, verbose="auto", callbacks=()):
+def train(run, samples_dir, log=say, callbacks=()):
     """Train `run` up to run.config.steps; returns the last metrics row (on
     workers other than the chief, which write nothing: None).
 
@@ -204,12 +206,12 @@ def train(run, samples_dir, log=print, verbose="auto", callbacks=()):
     """
     try:
         with StopSignals(run.model, at_once=run.placement.workers == 1) as signals:
-            return _train(run, samples_dir, signals, log, verbose, callbacks)
+            return _train(run, samples_dir, signals, log, callbacks)
     finally:
         run.release()
 
 
-def _train(run, samples_dir, signals, log, verbose, extra_callbacks):
+def _train(run, samples_dir, signals, log, extra_callbacks):
     config, model, placement = run.config, run.model, run.placement
     log(hardware.describe())
     if run.start_step >= config.steps:
@@ -240,7 +242,7 @@ def _train(run, samples_dir, signals, log, verbose, extra_callbacks):
     if not signals.requested:
         try:
             fit_steps(model, dataset, start, stop, config.log_every,
-                      [*callbacks, *extra_callbacks], verbose if chief else 0)
+                      [*callbacks, *extra_callbacks])
         except Exception:
             if stats.fatal:  # the input pipeline gave up: say why in one line
                 raise DataError(stats.fatal) from None
@@ -326,7 +328,7 @@ def diverged_error(run, step, what):
                          f"saved; {resume}")
 
 
-def step_end(run, samples_dir, stats, signals, log=print):
+def step_end(run, samples_dir, stats, signals, log=say):
     """The run's one step-end callback (step_end.py): its guard on every
     worker, and on the chief what it writes (grids, checkpoints, metrics,
     evaluation, TensorBoard)."""

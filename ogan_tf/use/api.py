@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from ..errors import OganError, first_line
+from ..messages import say
 from ..runs import weights_label
 from ..runs.models import load_run
 from ..runs.source import is_run_folder, resolve
@@ -49,7 +50,7 @@ class OganModel:
             index caches are kept; None keeps nothing.
     """
 
-    def __init__(self, encoder, generator, recon_scale, info, log=print, crop_max=0,
+    def __init__(self, encoder, generator, recon_scale, info, log=say, crop_max=0,
                  home=None):
         self.encoder = encoder
         self.generator = generator
@@ -312,7 +313,7 @@ class OganModel:
                 for i, j, s in similarity.duplicate_pairs(index.codes, threshold)]
 
 
-def load(source, runs_dir="runs", weights="auto", log=print):
+def load(source, runs_dir="runs", weights="auto", log=say):
     """An OganModel from a run name (in runs_dir), a run folder, or an export
     folder (runs/<run>/export, see export.py): runs.source.resolve. weights
     (runs only): "auto" (the first EMA where the run keeps EMAs, else raw),
@@ -333,7 +334,7 @@ def load(source, runs_dir="runs", weights="auto", log=print):
                      crop_max=config.crop_max, home=found.run_path)
 
 
-def load_export(path, log=print):
+def load_export(path, log=say):
     """An OganModel from an export folder, with plain Keras loading. The
     export's encoder_raw.keras wraps E (named "encoder") behind a uint8
     rescaling; the model uses E itself, as for a run."""

@@ -6,10 +6,11 @@ files, written atomically. The latent tools: use/latent/commands.py."""
 import numpy as np
 
 from ..errors import OganError
+from ..messages import say
 from .outputs import grid, output_path, pairs_grid, rows_grid, write_array, write_image
 
 
-def encode(load, images, output, raw=False, log=print):
+def encode(load, images, output, raw=False, log=say):
     out = output_path(output, (".npy",))
     codes = load().encode(images, raw=raw)
     write_array(out, codes)
@@ -17,7 +18,7 @@ def encode(load, images, output, raw=False, log=print):
         f"{len(codes)} image(s) to {out} (rows in the order of the files read)")
 
 
-def decode(load, codes_file, output, log=print):
+def decode(load, codes_file, output, log=say):
     out = output_path(output)
     try:
         codes = np.load(codes_file)
@@ -30,7 +31,7 @@ def decode(load, codes_file, output, log=print):
     log(f"wrote {len(images)} decoded image(s) to {out}")
 
 
-def reconstruct(load, images, output, scale=None, log=print):
+def reconstruct(load, images, output, scale=None, log=say):
     out = output_path(output)
     model = load()
     images = model.images(images)
@@ -38,7 +39,7 @@ def reconstruct(load, images, output, scale=None, log=print):
     log(f"wrote {len(images)} (image, reconstruction) pair(s) to {out}")
 
 
-def interpolate(load, a, b, output, steps=10, scale=None, log=print):
+def interpolate(load, a, b, output, steps=10, scale=None, log=say):
     out = output_path(output)
     model = load()
     a, b = model.images([a])[0], model.images([b])[0]
@@ -47,7 +48,7 @@ def interpolate(load, a, b, output, steps=10, scale=None, log=print):
     log(f"wrote A, {steps} decoded mixes, B to {out}")
 
 
-def edit(load, images, direction, amounts, output, scale=None, orthogonal_to=(), log=print,
+def edit(load, images, direction, amounts, output, scale=None, orthogonal_to=(), log=say,
          row=None):
     out = output_path(output)
     model = load()

@@ -11,6 +11,7 @@ rows are written during training by train/monitors.py (``eval_every``).
 import json
 import time
 
+from ..messages import say
 from ..runs import RunDir, weights_label, write_text
 from ..runs.models import load_run
 from . import metrics
@@ -22,7 +23,7 @@ def eval_row(step, weights, figures):
             "weights": weights, **figures}
 
 
-def evaluate_run(runs_dir, name, weights="auto", n=None, fid=True, log=print,
+def evaluate_run(runs_dir, name, weights="auto", n=None, fid=True, log=say,
                  fid_network="auto", fid_images=None, fid_real=None, accelerator=False):
     """Evaluate run `name`'s latest checkpoint; returns the eval.json dict.
 

@@ -32,6 +32,7 @@ import keras
 from keras import layers
 
 from ..data.images import PIXEL_HALF
+from ..messages import say
 from ..runs import RunDir, export_temporary_names, weights_label
 from ..runs.files import disk_full_error, file_size, fsync_dir, fsync_tree, is_disk_full
 from ..runs.models import load_run
@@ -112,7 +113,7 @@ def export_models(generator, encoder, out_dir, info, saved_model=True):
     return out_dir
 
 
-def export_run(runs_dir, name, weights="auto", saved_model=True, log=print):
+def export_run(runs_dir, name, weights="auto", saved_model=True, log=say):
     """Export run `name`'s latest checkpoint to runs/<name>/export/."""
     config, model, step = load_run(runs_dir, name, weights)
     run_dir = RunDir(runs_dir, name)

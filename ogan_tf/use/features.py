@@ -25,6 +25,7 @@ import numpy as np
 
 from ..data.images import unit_range
 from ..errors import OganError
+from ..messages import say
 from . import inception_graph
 
 CHOICES = ("auto", "standard", "keras")
@@ -148,7 +149,7 @@ def keras_network(model=None):
                           file)
 
 
-def feature_network(choice="auto", log=print):
+def feature_network(choice="auto", log=say):
     """The FeatureNetwork for --fid-network: auto, standard, keras, or a path
     to the standard graph file."""
     if choice not in CHOICES:

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..data.sources import open_source
 from ..errors import OganError
+from ..messages import say
 from .feature_distances import KID_SUBSETS, frechet_to_features, kernel_distance
 from .features import FeatureNetwork, feature_network
 from .inference import decode
@@ -47,7 +48,7 @@ class FidPlan:
 
 
 def fid_plan(network="auto", sample_images=None, real_images=None, runs_dir="runs",
-             log=print, accelerator=False):
+             log=say, accelerator=False):
     """A FidPlan from the command's flags (None: the defaults above, for a
     GPU where `accelerator`, train/hardware.py's finding; a network name or
     path, or a FeatureNetwork)."""

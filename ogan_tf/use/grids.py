@@ -13,6 +13,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from ..data.sources import open_source
+from ..messages import say
 from ..runs import atomic_write
 from ..runs.models import load_run
 from .inference import decode, encode
@@ -138,7 +139,7 @@ def sample_grids(config, samples_dir, run_name):
     )
 
 
-def write_samples(runs_dir, samples_dir, name, log=print, weights="auto"):
+def write_samples(runs_dir, samples_dir, name, log=say, weights="auto"):
     """Write the three grids from run `name`'s latest checkpoint (EMA
     weights where the run keeps them, as during training)."""
     config, model, step = load_run(runs_dir, name, weights)

@@ -12,6 +12,7 @@ import numpy as np
 from ..data import images as pixels
 from ..data.stylegan_zip import read_bytes
 from ..errors import OganError, first_line
+from ..messages import say
 
 
 class ImageError(OganError):
@@ -48,7 +49,7 @@ def _check_array(array, what):
     return array[None] if array.ndim == 3 else array
 
 
-def load_images(items, resolution, log=print, crop_max=0):
+def load_images(items, resolution, log=say, crop_max=0):
     """(uint8 (n, res, res, 3), names) from arrays and/or paths (see the module doc).
 
     Unreadable files are skipped with a log line; ImageError if nothing is

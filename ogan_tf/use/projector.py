@@ -20,6 +20,7 @@ from PIL import Image
 
 from ..data import images as pixels
 from ..errors import OganError
+from ..messages import say
 from ..runs import atomic_write, write_text
 from .latent import files as latent_files
 
@@ -115,7 +116,7 @@ def config_text(count, dim, thumb):
         ""])
 
 
-def write_projector(model, items, out, table=None, attributes=(), log=print):
+def write_projector(model, items, out, table=None, attributes=(), log=say):
     """Encode the images (files and folders) with an api.OganModel and write
     the projector's four files into `out`; returns the number of images."""
     paths = image_paths(items)

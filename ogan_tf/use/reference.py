@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, first_line
+from ..messages import say
 from ..runs.files import atomic_write
 from .feature_distances import covariance_sqrt, gaussian_stats
 
@@ -141,7 +142,7 @@ def real_features(source, indices, network, log=None):
     return np.concatenate(out)
 
 
-def reference_stats(source, config, network, count, runs_dir, log=print):
+def reference_stats(source, config, network, count, runs_dir, log=say):
     """The Reference of config's data set for network: read from its cache,
     else computed and cached (beside the data where it can be written)."""
     indices = reference_indices(source, count)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import OganError, first_line
+from ...messages import say
 from ..images import load_images, read_image
 from ..outputs import output_path, rows_grid, write_image
 from . import files
@@ -50,7 +51,7 @@ def _check_examples(positive, negative, labels):
 
 
 def direction(load, output, positive=None, negative=None, labels=None, attribute=None,
-              images=None, limit=0, heldout=0.2, seed=0, log=print):
+              images=None, limit=0, heldout=0.2, seed=0, log=say):
     """An attribute's direction from two folders or a table of labels, saved
     to `output` (and copied to <run>/directions/)."""
     out = output_path(output, (".npy",))
@@ -82,7 +83,7 @@ def direction(load, output, positive=None, negative=None, labels=None, attribute
 
 
 def principal(load, output, images=None, k=8, steps=7, span=3.0, samples=2000, start=None,
-              scale=None, directions=None, log=print):
+              scale=None, directions=None, log=say):
     """A grid walking the principal axes of the codes, and the axes as
     direction files in `directions` (default <run>/directions/principal-*)."""
     out = output_path(output)
@@ -108,7 +109,7 @@ def principal(load, output, images=None, k=8, steps=7, span=3.0, samples=2000, s
 
 
 def duplicates(load, index_folder, output=None, threshold=0.99, cache=True, queries=(),
-               log=print):
+               log=say):
     """The pairs of a folder whose codes are near-identical; a CSV with -o."""
     out = output_path(output, (".csv",)) if output else None
     if queries:
@@ -127,7 +128,7 @@ def duplicates(load, index_folder, output=None, threshold=0.99, cache=True, quer
         log(f"wrote the pairs to {out}")
 
 
-def neighbours(load, queries, index_folder, output, k=8, cache=True, log=print):
+def neighbours(load, queries, index_folder, output, k=8, cache=True, log=say):
     """A grid: each query, then its k nearest images of the folder."""
     if not queries or not output:
         raise OganError("give query images and -o grid.png (or --duplicates)")
