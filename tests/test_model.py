@@ -138,8 +138,17 @@ def test_fit_trains_and_z_corr_rises():
     assert int(model.optimizer.iterations) == 100
 
 
-def test_the_private_keras_internals_we_use_exist():
-    """core/keras_private.py: setup.cfg pins the Keras versions these were tested on."""
+def test_the_private_keras_internals_we_use_exist(monkeypatch):
+    """core/keras_private.py: training's internals are all here on the Keras
+    versions it names; where one is gone, require() says so in one line."""
+    import keras
+
     from ogan_tf.core import keras_private
+    from ogan_tf.errors import ConfigError
 
     assert keras_private.missing() == []
+    assert keras.__version__ in keras_private.TRAINING_TESTED
+    keras_private.require()
+    monkeypatch.setattr(keras_private, "missing", lambda: ["_velocities"])
+    with pytest.raises(ConfigError, match=r"lacks \(_velocities\); it is tested on Keras 3\.15"):
+        keras_private.require()

@@ -3,12 +3,18 @@
 The fused step (core/fused.py) replaces Keras' train step and must update
 Keras' own loss metric and metric state as Keras' step does; the author's
 RMSprop (core/optimizer.py) reads Keras' velocity slots. These names are not
-Keras API, so setup.cfg allows only the Keras versions the suite ran on
-(``keras>=3.15,<3.16``: 3.15.1). To widen it, run ``make test`` on the new
-version; ``missing()`` (tests/test_model.py) names what a Keras has dropped.
+Keras API: training checks them when it starts (``require``) and names the
+Keras versions the suite passed on if one is gone, while exports and
+inference, which use public Keras only, accept any Keras 3. To add a
+version to TRAINING_TESTED, run ``make test`` on it; ``missing()``
+(tests/test_model.py) names what a Keras has dropped.
 """
 
 import keras
+
+from ..errors import ConfigError
+
+TRAINING_TESTED = "3.15.0 and 3.15.1"  # the Keras versions `make test` passed on
 
 
 def loss_tracker(model):
@@ -43,3 +49,14 @@ def missing():
     if keras.backend.backend() == "jax":
         wanted += [(model, "_update_metrics_variables"), (model, "jax_state_sync")]
     return [name for owner, name in wanted if not hasattr(owner, name)]
+
+
+def require():
+    """Raise ConfigError (one line) where this Keras lacks an internal that
+    training uses."""
+    gone = missing()
+    if gone:
+        raise ConfigError(
+            f"training uses Keras internals that Keras {keras.__version__} lacks "
+            f"({', '.join(gone)}); it is tested on Keras {TRAINING_TESTED}: "
+            "pip install 'keras==3.15.*' (exports and inference work on any Keras 3)")

