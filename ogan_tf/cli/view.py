@@ -16,7 +16,14 @@ def add_parsers(sub, add_dirs):
                    help="folder searched for nearest neighbours (codes cached in "
                         "<run>/index_cache/, as `ogan-tf neighbours`)")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
-                   help=f"port on 127.0.0.1 (default {DEFAULT_PORT}; 0: a free one)")
+                   help=f"port (default {DEFAULT_PORT}; 0: a free one)")
+    p.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+                   help="address to serve on, and the name the page answers to besides "
+                        "127.0.0.1 and localhost (default 127.0.0.1: this machine only; "
+                        "from another machine, an ssh tunnel keeps it so, see docs/page.md)")
+    p.add_argument("--max-pixels", type=int, metavar="N",
+                   help="largest image an upload may decode to, width x height (default: "
+                        "16 times the model's pixels, at least 16 and at most 40 million)")
     p.add_argument("--samples", type=int, default=1000,
                    help="generated images whose codes give the principal axes when there is "
                         "no --images (default 1000; 0: no axes)")
@@ -37,7 +44,8 @@ def add_parsers(sub, add_dirs):
 def run_serve(args, log=print):
     from ..use.serve import serve  # loads Keras
 
-    serve(args.run, args.runs_dir, args.weights, args.images, args.port, args.samples, log)
+    serve(args.run, args.runs_dir, args.weights, args.images, args.port, args.samples, log,
+          host=args.host, max_pixels=args.max_pixels)
 
 
 def run_projector(args, log=print):

@@ -6,12 +6,20 @@ values (bytes, lists, numpy arrays) and raise the OganError types with one
 line for the page to show. The model is loaded once; each model call is a
 `FixedBatch` of one shape, so Keras traces its predict function once per
 model and no request retraces it.
+
+An upload's pixel count is read from its header and checked before it is
+decoded (a small file can decode to a huge image), and uploads decode one
+at a time, so the memory a request can take stays near one image at the
+limit.
 """
 
+import io
 import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ...core import losses
 from ...data import images as pixels
@@ -27,6 +35,49 @@ MAX_SAMPLES = 64
 MAX_NEIGHBOURS = 32
 PRINCIPAL_K = 8
 SLIDER_SPAN = 3.0   # sliders move from -span to +span (amounts; stds for the axes)
+# Upload pixel limit: 16 times the model's pixels, at least 16 million (a
+# phone photo) and at most 40 million; --max-pixels may go up to Pillow's
+# own decompression-bomb limit, above which Pillow warns or refuses.
+PIXELS_PER_MODEL_PIXEL = 16
+MIN_MAX_PIXELS = 16_000_000
+DEFAULT_PIXEL_CEILING = 40_000_000
+
+
+def pixel_limit(resolution, max_pixels=None):
+    """The largest image (width x height) an upload may decode to; OganError
+    for a --max-pixels that is not a positive number up to Pillow's limit."""
+    if max_pixels is None:
+        return min(max(PIXELS_PER_MODEL_PIXEL * resolution ** 2, MIN_MAX_PIXELS),
+                   DEFAULT_PIXEL_CEILING)
+    ceiling = Image.MAX_IMAGE_PIXELS or float("inf")
+    if not 1 <= max_pixels <= ceiling:
+        raise OganError(f"--max-pixels takes 1 to {ceiling} (Pillow's decompression-bomb "
+                        f"limit), not {max_pixels}")
+    return int(max_pixels)
+
+
+def check_pixels(data, limit):
+    """ImageError when the image in `data` is over `limit` pixels, read from
+    its header without decoding it. Bytes Pillow cannot open pass: decoding
+    them says why. Pillow's warning on a size past its own limit is not
+    printed (the limit here is below Pillow's, so such an image is refused
+    below). Call it under one lock: warnings filters are process-wide."""
+    fmt = pixels.sniff_format(data)
+    if fmt is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+                width, height = image.size
+        except Image.DecompressionBombError as err:
+            raise ImageError(f"that image is too large to decode ({first_line(err)}); the page "
+                             f"decodes images up to {limit:,} pixels (--max-pixels)") from None
+        except Exception:  # Pillow raises OSError, SyntaxError, ValueError, ...
+            return
+    if width * height > limit:
+        raise ImageError(f"that image is {width} x {height} = {width * height:,} pixels; the "
+                         f"page decodes images up to {limit:,} pixels (--max-pixels)")
 
 
 class FixedBatch:
@@ -86,10 +137,14 @@ class Explorer:
             <run>/index_cache/, as `ogan-tf neighbours` does), or None.
         samples: generated images whose codes give the principal axes when
             there is no folder (0: no axes).
+        max_pixels: the largest image an upload may decode to (None: from
+            the model's resolution, see pixel_limit).
     """
 
-    def __init__(self, model, images=None, samples=1000, log=print):
+    def __init__(self, model, images=None, samples=1000, log=print, max_pixels=None):
         self.model, self.log = model, log
+        self.max_pixels = pixel_limit(model.resolution, max_pixels)
+        self.decoding = threading.Lock()  # one upload decoded at a time
         lock = threading.Lock()
         self.encoder = FixedBatch(model.encoder, ENCODE_BATCH, lock)
         self.generator = FixedBatch(model.generator, DECODE_BATCH, lock)
@@ -140,17 +195,21 @@ class Explorer:
         return {"run": m.info.get("run"), "step": m.info.get("step"),
                 "weights": m.info.get("weights"), "resolution": m.resolution,
                 "z_dim": m.z_dim, "recon_scale": m.recon_scale, "span": SLIDER_SPAN,
+                "max_pixels": self.max_pixels,
                 "sliders": sliders, "notes": self.notes,
                 "index": None if self.index is None else {"folder": self.index.folder,
                                                           "images": len(self.index)}}
 
     def upload(self, data):
         """An image file's bytes -> (image, reconstruction, code), read as the
-        CLI reads a file (data/images.py); ImageError saying why not."""
-        try:
-            image = pixels.load(data, self.model.resolution, self.model.crop_max)[0]
-        except pixels.BadImage as err:
-            raise ImageError(f"that file is unusable: {first_line(err)}") from None
+        CLI reads a file (data/images.py) once its header says it is at most
+        max_pixels; ImageError saying why not."""
+        with self.decoding:
+            check_pixels(data, self.max_pixels)
+            try:
+                image = pixels.load(data, self.model.resolution, self.model.crop_max)[0]
+            except pixels.BadImage as err:
+                raise ImageError(f"that file is unusable: {first_line(err)}") from None
         code = self.encode_uint8(image[None])[0]
         return image, self.decode(self.model.recon_scale * code[None])[0], code
 

@@ -1,5 +1,6 @@
-"""The page's HTTP side: Python's standard ThreadingHTTPServer on 127.0.0.1,
-the static page (static/, package data) and JSON endpoints over an Explorer.
+"""The page's HTTP side: the static page (static/, package data) and JSON
+endpoints over an Explorer, on a PoolServer (pool.py) bound to 127.0.0.1
+or --host.
 
     GET  /                   the page (static/index.html, page.js)
     GET  /api/info           the run, sizes, sliders, notes
@@ -10,10 +11,12 @@ the static page (static/, package data) and JSON endpoints over an Explorer.
     POST /api/samples        {"n", "seed"} -> images
     POST /api/direction      body: a direction .npy's bytes -> a slider
 
-Images travel as PNG data URLs. Bad input is answered with status 400 (413
-for a body over MAX_BODY) and {"error": one line}; the page shows it and the
-server goes on serving. Nothing is written anywhere (the index cache is
-written by Explorer, as `ogan-tf neighbours` does).
+Every request passes the gate first (gate.py: Host, Origin, Content-Type,
+Content-Length); every answer carries its security headers. Images travel
+as PNG data URLs. Bad input is answered with a 4xx status and {"error": one
+line}; the page shows it and the server goes on serving. A connection that
+sends nothing for TIMEOUT seconds is dropped. Nothing is written anywhere
+(the index cache is written by Explorer, as `ogan-tf neighbours` does).
 """
 
 import base64
@@ -22,15 +25,22 @@ import json
 import threading
 import traceback
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 
 from PIL import Image
 
 from ...errors import OganError, first_line
+from .gate import BYTES_TYPES, IMAGE_TYPES, JSON_TYPES, SECURITY_HEADERS, Gate, Refused
+from .gate import declared_length
+from .pool import WORKERS, PoolServer
 
 MAX_BODY = 64 * 1024 * 1024  # bytes of one upload
+MAX_JSON = 4 * 1024 * 1024  # bytes of a JSON request (a few dozen slider vectors)
 DRAIN_MAX = 1024 * 1024 * 1024  # a larger body is not read to say it is too large
+SMALL_BODY = 64 * 1024  # read before a refusal, so the client sees the answer, not a reset
+TIMEOUT = 30  # seconds a connection may wait on its client (then 408, closed)
+SPARE_TIMEOUT = 5  # the same for a connection that is only told the server is busy
 HOST = "127.0.0.1"
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/index.html": ("index.html", "text/html; charset=utf-8"),
@@ -100,16 +110,49 @@ def api_routes(explorer):
             "/api/direction": lambda data: explorer.direction(data)}
 
 
-RAW_BODY = ("/api/encode", "/api/direction")
+UPLOADS = {"/api/encode": IMAGE_TYPES, "/api/direction": BYTES_TYPES}  # raw-body routes
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    """The HTTP plumbing of the page's server: JSON (or bytes) answers, quiet logs."""
+    """The HTTP plumbing of the page's server: the gate on every request,
+    JSON (or bytes) answers with the security headers, quiet logs, errors
+    of the standard library's parsing as one line of JSON too."""
 
     server_version = "ogan-tf"
+    timeout = TIMEOUT  # StreamRequestHandler sets it on the socket
+
+    def setup(self):
+        if self.server.is_spare():
+            self.timeout = SPARE_TIMEOUT
+        super().setup()
 
     def log_message(self, format, *args):  # the console keeps only errors
         pass
+
+    def end_headers(self):  # on every answer, the standard library's included
+        for name, value in SECURITY_HEADERS:
+            self.send_header(name, value)
+        super().end_headers()
+
+    def send_error(self, code, message=None, explain=None):
+        """A bad request line, an unknown method, headers too long: one line of JSON."""
+        self.close_connection = True
+        self._send(code, {"error": message or HTTPStatus(code).phrase})
+
+    def parse_request(self):
+        """The request line and headers, then the checks every request passes."""
+        if not super().parse_request():
+            return False
+        try:
+            if self.server.is_spare():
+                raise Refused(HTTPStatus.SERVICE_UNAVAILABLE,
+                              f"the server is busy with {self.server.worker_count} requests; "
+                              "try again in a moment")
+            self.server.gate.check_host(self.headers)
+        except Refused as err:
+            self._refuse(err)
+            return False
+        return True
 
     def _send(self, status, body, kind="application/json"):
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -117,13 +160,23 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(data)
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _refuse(self, err):
+        """Answer a failed check in one line and close the connection."""
+        self.close_connection = True
+        size = err.drain if err.drain is not None else declared_length(self.headers)
+        if size is not None and (err.drain is not None or size <= SMALL_BODY):
+            self._drain(size)
+        self._send(err.status, {"error": err.message})
 
     def _drain(self, size, chunk=1 << 20):
         """Read and drop a body (up to DRAIN_MAX; past it the connection closes)."""
         if size > DRAIN_MAX:
-            self.close_connection = True
             return
         while size > 0:
             got = self.rfile.read(min(chunk, size))
@@ -131,13 +184,26 @@ class JsonHandler(BaseHTTPRequestHandler):
                 break
             size -= len(got)
 
+    def _body(self, limit, what):
+        """The request's body, exactly its Content-Length (checked by the gate)."""
+        size = self.server.gate.body_length(self.headers, limit, what)
+        try:
+            data = self.rfile.read(size)
+        except TimeoutError:
+            raise Refused(HTTPStatus.REQUEST_TIMEOUT, f"the body stopped coming for "
+                                                      f"{self.timeout} s", drain=0) from None
+        if len(data) < size:
+            raise Refused(HTTPStatus.BAD_REQUEST,
+                          f"the body ended after {len(data)} of its {size} bytes", drain=0)
+        return data
+
 
 def json_object(data):
     """A request body as a JSON object, else RequestError."""
     try:
         data = json.loads(data or b"{}")
     except ValueError as err:
-        raise RequestError(f"the request is not JSON ({err})") from None
+        raise RequestError(f"the request is not JSON ({first_line(err)})") from None
     if not isinstance(data, dict):
         raise RequestError("the request must be a JSON object")
     return data
@@ -159,21 +225,29 @@ def make_handler(explorer, log=print):
 
         def do_POST(self):
             path = self.path.split("?", 1)[0]
-            if path not in routes:
-                return self._send(HTTPStatus.NOT_FOUND, {"error": f"no endpoint {path}"})
-            size = int(self.headers.get("Content-Length") or 0)
-            if size > MAX_BODY:
-                self._drain(size)  # a browser reads the answer once its upload is sent
-                return self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {
-                    "error": f"that file is {size / 2**20:.0f} MB; the page takes files up "
-                             f"to {MAX_BODY // 2**20} MB"})
-            data = self.rfile.read(size)
             try:
-                result = routes[path](data if path in RAW_BODY else json_object(data))
+                if path not in routes:
+                    raise Refused(HTTPStatus.NOT_FOUND, f"no endpoint {path}")
+                self.server.gate.check_origin(self.headers)
+                if path in UPLOADS:
+                    self.server.gate.check_type(self.headers, UPLOADS[path])
+                    body = self._body(MAX_BODY, "file")
+                else:
+                    self.server.gate.check_type(self.headers, JSON_TYPES)
+                    body = self._body(MAX_JSON, "request")
+            except Refused as err:
+                return self._refuse(err)
+            self._answer(path, routes[path], body)
+
+        def _answer(self, path, route, body):
+            try:
+                result = route(body if path in UPLOADS else json_object(body))
             except OganError as err:
                 return self._send(HTTPStatus.BAD_REQUEST, {"error": first_line(err)})
-            except Exception as err:  # a bug: said on the page and the console, serving on
-                log(f"error in {path}:\n{traceback.format_exc()}")
+            except Exception as err:  # a bug: said on the page and, in one line, the console
+                where = traceback.extract_tb(err.__traceback__)[-1]
+                log(f"error in {path}: {type(err).__name__}: {first_line(err)} "
+                    f"({where.filename.rsplit('/', 1)[-1]}:{where.lineno})")
                 return self._send(HTTPStatus.INTERNAL_SERVER_ERROR,
                                   {"error": f"internal error: {first_line(err)}"})
             self._send(HTTPStatus.OK, result)
@@ -181,16 +255,20 @@ def make_handler(explorer, log=print):
     return Handler
 
 
-def make_server(explorer, port=0, log=print):
-    """A ThreadingHTTPServer on 127.0.0.1:port (0: a free port), not started."""
-    server = ThreadingHTTPServer((HOST, port), make_handler(explorer, log))
-    server.daemon_threads = True
+def make_server(explorer, port=0, log=print, host=HOST, workers=WORKERS):
+    """A PoolServer on host:port (0: a free port), not started; its `gate`
+    answers to the loopback names and `host` with the port bound, and its
+    `url` is the page's address."""
+    server = PoolServer((host, port), make_handler(explorer, log), workers, log)
+    bound, port = server.server_address[:2]
+    server.gate = Gate(host, bound, port)
+    server.url = server.gate.url
     return server
 
 
-def start(explorer, port=0, log=print):
+def start(explorer, port=0, log=print, host=HOST, workers=WORKERS):
     """(server, url) with the server answering on a background thread;
     server.shutdown() stops it."""
-    server = make_server(explorer, port, log)
+    server = make_server(explorer, port, log, host, workers)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://{HOST}:{server.server_address[1]}/"
+    return server, server.url
