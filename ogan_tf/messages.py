@@ -42,8 +42,9 @@ def say(message):
         logger.info(text)
 
 
-def quiet(message):
-    """A `log` that drops everything."""
+def detail(message):
+    """A line for -v (DEBUG): what a person reads only when looking closely."""
+    logger.debug(str(message))
 
 
 class ConsoleHandler(logging.Handler):

@@ -15,7 +15,7 @@ from typing import Callable
 
 from ..core.keras_private import sync_jax_state
 from ..errors import DiskFullError
-from ..messages import say
+from ..messages import detail, say
 from ..runs import models as run_models
 from .callbacks import StepCallback
 
@@ -117,8 +117,9 @@ class StepEnd(StepCallback):
         counts = writes.data_counts()
         row.update(counts)
         writes.run_dir.append_metrics(row)
+        detail("metrics: " + ", ".join(f"{k} {v:.4g}" for k, v in row.items()
+                                        if k not in ("step", "time")) + f" at step {step}")
         if counts != self.data_seen:
-            # a new line: Keras' progress bar has not ended its line yet
             writes.log("data: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
             self.data_seen = counts
         return row
