@@ -124,6 +124,9 @@ def test_endpoints_match_the_api(page):
     recon = model.reconstruct(images[3:4])[0].astype(int)
     assert np.abs(decoded(answer["reconstruction"]).astype(int) - recon).max() <= 1
 
+    status, answer_edit = client.post("/api/edit", {"code": answer["code"], "moves": []})
+    assert answer_edit["image"] == answer["reconstruction"]  # the code travels exactly
+
     ramp = files.load_direction(root / "run" / "directions" / "ramp.npy")[0]
     status, answer = client.post("/api/edit", {"code": code.tolist(), "moves": [
         {"vector": ramp.tolist(), "amount": 1.5}]})

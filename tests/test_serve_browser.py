@@ -43,6 +43,7 @@ def browser(tmp_path):
     options.binary_location = CHROMIUM
     for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, read below
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     yield driver
     driver.quit()
@@ -93,6 +94,9 @@ def test_upload_reconstruct_slide_interpolate_and_a_bad_file(request, browser, t
                            and d.find_element(By.ID, "error").text)
         assert "notes.txt" in error and "not a PNG, JPEG, WebP or BMP image" in error
         assert _png(browser, "reconstruction") == recon  # the last good image stays
+        blocked = [e["message"] for e in browser.get_log("browser")
+                   if "Content Security Policy" in e["message"]]
+        assert not blocked, blocked  # the page's headers let all it needs through
     finally:
         srv.shutdown()
         srv.server_close()

@@ -82,7 +82,7 @@ def api_routes(explorer):
     def encode(data):
         image, recon, code = explorer.upload(data)
         return {"original": png_url(image), "reconstruction": png_url(recon),
-                "code": [round(float(c), 5) for c in code]}
+                "code": [float(c) for c in code]}  # exact: edits start from the same z
 
     def edit(body):
         moves = _field(body, "moves", [])
