@@ -207,11 +207,12 @@ class Config:
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",
                              one_of(*PRECISIONS), fixed=True)
+    # auto: the faster on this machine, measured when a run starts (train/speed.py)
     fused_step: bool | str = setting(False, "one E pass on G(z) serves both players, same "
                                      "gradients (TensorFlow and JAX backends): on, off, or auto "
-                                     "(on where the backend has it)", auto_or_boolean)
-    jit_compile: bool | str = setting("auto", "XLA: auto (Keras' choice: on with a GPU, off "
-                                      "on CPU), on, off", auto_or_boolean)
+                                     "(measured)", auto_or_boolean)
+    jit_compile: bool | str = setting("auto", "XLA: on, off, or auto (measured; on a short "
+                                      "run Keras' choice: on with a GPU)", auto_or_boolean)
     # Evaluation and monitoring --------------------------------------------
     eval_every: int = setting(0, "steps between evaluations into metrics.jsonl (0 = off)",
                               int_at_least(0))

@@ -78,7 +78,7 @@ step "samples (quiet), export, plain Keras, the API"
 quiet=$("$bin/ogan-tf" samples -q --run default "${dirs[@]}")
 [ -z "$quiet" ] || fail "--quiet printed: $quiet"
 ls samples/default/random_step*.png > /dev/null || fail "no grids from ogan-tf samples"
-"$bin/ogan-tf" export --run folder "${dirs[@]}" > /dev/null || fail "ogan-tf export"
+"$bin/ogan-tf" export --run folder --runs-dir runs > /dev/null || fail "ogan-tf export"
 "$bin/python" - << 'EOF' || fail "the export does not load in plain Keras"
 import sys
 

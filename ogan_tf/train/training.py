@@ -25,7 +25,7 @@ from ..runs import models as run_models
 from ..runs.models import current_step, load_checkpoint
 from ..use.export import export_run
 from ..use.grids import sample_grids
-from . import distribute, folder_recipe, hardware
+from . import distribute, folder_recipe, hardware, speed
 from .building import (
     build_model, check_backend_options, make_ema, restore_ema, set_speed_options,
 )
@@ -80,6 +80,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=s
         **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
     )
     placement = distribute.place(config)
+    config = speed.resolve(config, placement, log)  # a run saved with `auto` (or given it)
     lock = run_dir.lock(log) if placement.is_chief else None
     try:
         model, ema, path = resume_point(run_dir, config, placement, log)
@@ -109,6 +110,7 @@ def _new_run(run_dir, samples_dir, preset, overrides, fresh, log):
     open_source(config)  # all checks before any file is touched
     check_backend_options(config)
     placement = distribute.place(config)
+    config = speed.resolve(config, placement, log)  # `auto`: measured (throwaway models)
     # The run's seed also fixes the initial weights (same on every worker).
     keras.utils.set_random_seed(config.seed)
     if not placement.is_chief:  # only the chief touches the run's files

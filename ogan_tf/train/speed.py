@@ -1,0 +1,176 @@
+"""Speed settings chosen by measuring this machine: what `auto` means for
+XLA (jit_compile) and the fused step.
+
+Which of them trains faster depends on the CPU or GPU, the backend and the
+model's size (XLA is faster at one size on one CPU and 30% slower at
+another), so a rule written into a preset is wrong somewhere. Neither
+changes what the step computes. A new run whose setting is `auto` times a
+few steady steps of each candidate on its own model and batch shape
+(tracing and compiling excluded), keeps the fastest, says in one line what
+it measured and chose, and records the choice in its config.json (so a
+resumed run keeps it). The figures are cached per machine, backend,
+versions and model shape (``cache_path()``), so the next run of the same
+shape on the same machine reuses them. An explicit on/off is never
+measured. A run too short for the measurement to pay (MEASURE_MIN_STEPS)
+and a distributed one take the fixed rule instead: XLA as Keras decides
+(on with a GPU), the fused step on the backends that have it.
+"""
+
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .. import __version__
+from ..messages import say
+from ..runs.files import atomic_write
+from . import hardware
+
+MEASURED = ("jit_compile", "fused_step")  # the settings `auto` measures
+MEASURE_MIN_STEPS = 2000  # steps a run must have before measuring pays
+WARMUP_STEPS = 3  # the first traces and compiles; not timed
+TIMED_STEPS = 4  # steps per timed round
+ROUNDS = 3  # timed rounds of each candidate, interleaved; the best counts
+CACHE_ENV = "OGAN_CACHE_DIR"
+# What decides a step's speed besides the speed settings themselves.
+SHAPE_FIELDS = ("resolution", "variant", "channels", "z_dim", "batch_size", "encoder_norm",
+                "gan_loss", "encoder_term", "precision", "augment", "rmsprop_update")
+
+
+def candidates(config):
+    """The concrete values each `auto` speed setting may take here: a list
+    of {setting: value} (one empty dict where nothing is to measure)."""
+    backend = keras.backend.backend()
+    options = {}
+    if config.jit_compile == "auto" and backend == "tensorflow":
+        options["jit_compile"] = (True, False)  # JAX always compiles with XLA
+    if config.fused_step == "auto" and backend in ("tensorflow", "jax"):
+        options["fused_step"] = (True, False)
+    names = list(options)
+    return [dict(zip(names, values)) for values in itertools.product(*options.values())]
+
+
+def label(choice):
+    """{'jit_compile': True, 'fused_step': False} -> 'XLA on, fused step off'."""
+    words = {"jit_compile": "XLA", "fused_step": "fused step"}
+    return ", ".join(f"{words[k]} {'on' if v else 'off'}" for k, v in choice.items())
+
+
+def cache_key(config):
+    """What a measurement holds for: machine, backend, versions, model shape."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        engine = f"jax {jax.__version__}"
+    else:
+        import tensorflow as tf
+
+        engine = f"tensorflow {tf.__version__}"
+    flags = sorted(hardware.cpu_flags() & {"avx2", "avx512f", "avx512_bf16", "amx_bf16",
+                                           "amx_tile", "avx512_vnni"})
+    machine = [hardware.cpu_name(), os.cpu_count(), flags, list(hardware.accelerators())]
+    shape = {name: getattr(config, name) for name in SHAPE_FIELDS}
+    options = sorted(candidates(config)[0]) if candidates(config) else []
+    return json.dumps([machine, backend, engine, keras.__version__, __version__, shape,
+                       options], sort_keys=True, default=str)
+
+
+def cache_path():
+    """$OGAN_CACHE_DIR/speed.json, else $XDG_CACHE_HOME/ogan_tf/, else ~/.cache/ogan_tf/."""
+    root = os.environ.get(CACHE_ENV)
+    if not root:
+        root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ogan_tf"
+    return Path(root).expanduser() / "speed.json"
+
+
+def read_cache():
+    try:
+        return json.loads(cache_path().read_text())
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: measure again
+
+
+def write_cache(key, rates):
+    entries = read_cache()
+    entries[key] = rates
+    path = cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(entries, indent=1)))
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a measurement
+
+
+def resolve(config, placement, log=say, measure=None):
+    """config with each `auto` speed setting made on/off by measurement (or
+    the cache); unchanged where nothing is `auto`, the run is distributed,
+    or it is too short to measure (the fixed rule then applies).
+    measure(config, choices) -> {label: steps/s}: the timer (tests swap it)."""
+    choices = candidates(config)
+    if len(choices) < 2 or placement.workers > 1 or config.strategy != "none":
+        return config
+    key = cache_key(config)
+    rates = read_cache().get(key)
+    source = "cached for this machine"
+    if rates is None or set(rates) != {label(c) for c in choices}:
+        if config.steps < MEASURE_MIN_STEPS:
+            return config
+        rates = (measure or measure_steps)(config, choices)
+        write_cache(key, rates)
+        source = "measured now, cached"
+    best = max(choices, key=lambda c: rates[label(c)])
+    told = "; ".join(f"{name} {rate:.2f}" for name, rate in
+                     sorted(rates.items(), key=lambda item: -item[1]))
+    log(f"speed: {label(best)} (steps/s: {told}; {source}; pass --jit-compile or "
+        "--fused-step on/off to choose)")
+    return config.replace(**best)
+
+
+def measure_steps(config, choices):
+    """{label: steady steps/s} of a throwaway model per choice, on batches
+    of the run's shape, through Keras fit as training runs it. ROUNDS
+    rounds, the choices interleaved in each; the first steps of a round
+    (tracing and compiling in the first) are not timed; each choice's best
+    round counts (the machine's other load only slows a round down)."""
+    import tensorflow as tf  # tf.data feeds every backend, as in training
+
+    from .building import build_model  # the run's own model, as training builds it
+
+    batch = np.random.default_rng(0).uniform(
+        -1, 1, (config.batch_size, config.resolution, config.resolution, 3)).astype("float32")
+    data = tf.data.Dataset.from_tensors(batch).repeat()
+    models = {label(c): build_model(config.replace(**c)) for c in choices}
+    best = dict.fromkeys(models, 0.0)
+    for round_ in range(ROUNDS):
+        untimed = WARMUP_STEPS if round_ == 0 else 1
+        for name, model in models.items():
+            timer = StepTimer(untimed)
+            model.fit(data, steps_per_epoch=untimed + TIMED_STEPS, epochs=1, verbose=0,
+                      shuffle=False, callbacks=[timer])
+            best[name] = max(best[name], timer.rate())
+    return best
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Steps/s of one epoch from the start of step `untimed` (counting from
+    0) to the epoch's end, where Keras waits for the last step's logs."""
+
+    def __init__(self, untimed):
+        super().__init__()
+        self.untimed, self.began, self.steps = untimed, None, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.untimed:
+            self.began = time.perf_counter()
+        self.steps = batch + 1 - self.untimed
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds = time.perf_counter() - self.began
+
+    def rate(self):
+        return self.steps / max(self.seconds, 1e-9)
