@@ -2,6 +2,7 @@
 `projector` (the codes in TensorBoard's embedding projector).
 Each handler imports what it needs when it runs (see cli/__init__.py)."""
 
+from ..messages import say
 from .common import add_model_source
 
 DEFAULT_PORT = 8765
@@ -41,14 +42,14 @@ def add_parsers(sub, add_dirs):
     model_source(p)
 
 
-def run_serve(args, log=print):
+def run_serve(args, log=say):
     from ..use.serve import serve  # loads Keras
 
     serve(args.run, args.runs_dir, args.weights, args.images, args.port, args.samples, log,
           host=args.host, max_pixels=args.max_pixels)
 
 
-def run_projector(args, log=print):
+def run_projector(args, log=say):
     from ..errors import OganError
     from ..use import api, projector  # loads Keras
 

@@ -29,6 +29,7 @@ from .. import __version__
 from ..messages import say
 from ..runs.files import atomic_write
 from . import hardware
+from .building import build_model  # the run's own model, as training builds it
 
 MEASURED = ("jit_compile", "fused_step")  # the settings `auto` measures
 MEASURE_MIN_STEPS = 2000  # steps a run must have before measuring pays
@@ -138,8 +139,6 @@ def measure_steps(config, choices):
     (tracing and compiling in the first) are not timed; each choice's best
     round counts (the machine's other load only slows a round down)."""
     import tensorflow as tf  # tf.data feeds every backend, as in training
-
-    from .building import build_model  # the run's own model, as training builds it
 
     batch = np.random.default_rng(0).uniform(
         -1, 1, (config.batch_size, config.resolution, config.resolution, 3)).astype("float32")

@@ -11,6 +11,7 @@
 """
 
 from ...errors import OganError
+from ...messages import say
 from ..api import load
 from .engine import Explorer
 from .gate import is_loopback
@@ -20,7 +21,7 @@ __all__ = ["Explorer", "make_server", "serve"]
 
 
 def serve(run, runs_dir="runs", weights="auto", images=None, port=8765, samples=1000,
-          log=print, host=HOST, max_pixels=None):
+          log=say, host=HOST, max_pixels=None):
     """Load the run once and serve its page on http://host:port/ until
     Ctrl-C (then returns). host: 127.0.0.1 by default (this machine only);
     max_pixels: the largest image an upload may decode to (None: from the

@@ -24,6 +24,7 @@ from PIL import Image
 from ...core import losses
 from ...data import images as pixels
 from ...errors import OganError, first_line
+from ...messages import say
 from ..api import ImageError
 from ..latent import files as latent_files
 from ..latent import fit, similarity
@@ -141,7 +142,7 @@ class Explorer:
             the model's resolution, see pixel_limit).
     """
 
-    def __init__(self, model, images=None, samples=1000, log=print, max_pixels=None):
+    def __init__(self, model, images=None, samples=1000, log=say, max_pixels=None):
         self.model, self.log = model, log
         self.max_pixels = pixel_limit(model.resolution, max_pixels)
         self.decoding = threading.Lock()  # one upload decoded at a time

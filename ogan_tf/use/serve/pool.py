@@ -14,6 +14,7 @@ import threading
 from http.server import ThreadingHTTPServer
 
 from ...errors import first_line
+from ...messages import say
 from .gate import bind_family
 
 WORKERS = 8  # above the 6 connections a browser opens to one host
@@ -27,7 +28,7 @@ class PoolServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # Ctrl-C never waits for a client's open connection
 
-    def __init__(self, address, handler, workers=WORKERS, log=print):
+    def __init__(self, address, handler, workers=WORKERS, log=say):
         self.address_family = bind_family(*address)
         self.workers, self.spares = threading.Semaphore(workers), threading.Semaphore(SPARES)
         self.worker_count, self.log, self._local = workers, log, threading.local()

@@ -31,6 +31,7 @@ from importlib import resources
 from PIL import Image
 
 from ...errors import OganError, first_line
+from ...messages import say
 from .gate import BYTES_TYPES, IMAGE_TYPES, JSON_TYPES, SECURITY_HEADERS, Gate, Refused
 from .gate import declared_length
 from .pool import WORKERS, PoolServer
@@ -209,7 +210,7 @@ def json_object(data):
     return data
 
 
-def make_handler(explorer, log=print):
+def make_handler(explorer, log=say):
     """The page's request handler: its files, /api/info and the POST endpoints."""
     routes = api_routes(explorer)
 
@@ -255,7 +256,7 @@ def make_handler(explorer, log=print):
     return Handler
 
 
-def make_server(explorer, port=0, log=print, host=HOST, workers=WORKERS):
+def make_server(explorer, port=0, log=say, host=HOST, workers=WORKERS):
     """A PoolServer on host:port (0: a free port), not started; its `gate`
     answers to the loopback names and `host` with the port bound, and its
     `url` is the page's address."""
@@ -266,7 +267,7 @@ def make_server(explorer, port=0, log=print, host=HOST, workers=WORKERS):
     return server
 
 
-def start(explorer, port=0, log=print, host=HOST, workers=WORKERS):
+def start(explorer, port=0, log=say, host=HOST, workers=WORKERS):
     """(server, url) with the server answering on a background thread;
     server.shutdown() stops it."""
     server = make_server(explorer, port, log, host, workers)
