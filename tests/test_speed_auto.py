@@ -42,8 +42,8 @@ def test_auto_measures_each_candidate_keeps_the_fastest_and_caches_it(cache):
     assert len(calls) == 1 and sorted(calls[0]) == sorted(rates)
     assert lines == ["speed: XLA off, fused step on (steps/s: XLA off, fused step on 11.00; "
                      "XLA on, fused step on 9.00; XLA off, fused step off 6.00; XLA on, fused "
-                     "step off 5.00; measured now, cached; pass --jit-compile or --fused-step "
-                     "on/off to choose)"]
+                     "step off 5.00; measured in 0 s, cached; pass --jit-compile or "
+                     "--fused-step on/off to choose)"]
     assert list(json.loads(cache.read_text()).values()) == [rates]
     # The next run of this shape on this machine reuses the figures, also a short one.
     again = speed.resolve(config.replace(steps=10), place, lines.append,

@@ -121,9 +121,10 @@ def resolve(config, placement, log=say, measure=None):
     if rates is None or set(rates) != {label(c) for c in choices}:
         if config.steps < MEASURE_MIN_STEPS:
             return config
+        began = time.perf_counter()
         rates = (measure or measure_steps)(config, choices)
         write_cache(key, rates)
-        source = "measured now, cached"
+        source = f"measured in {time.perf_counter() - began:.0f} s, cached"
     best = max(choices, key=lambda c: rates[label(c)])
     told = "; ".join(f"{name} {rate:.2f}" for name, rate in
                      sorted(rates.items(), key=lambda item: -item[1]))
