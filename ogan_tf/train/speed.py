@@ -5,7 +5,7 @@ Which of them trains faster depends on the CPU or GPU, the backend and the
 model's size (XLA is faster at one size on one CPU and 30% slower at
 another), so a rule written into a preset is wrong somewhere. Neither
 changes what the step computes. A new run whose setting is `auto` times a
-few steady steps of each candidate on its own model and batch shape
+few steady steps of each candidate on its own model and input pipeline
 (tracing and compiling excluded), keeps the fastest, says in one line what
 it measured and chose, and records the choice in its config.json (so a
 resumed run keeps it). The figures are cached per machine, backend,
@@ -18,14 +18,16 @@ and a distributed one take the fixed rule instead: XLA as Keras decides
 
 import itertools
 import json
+import math
 import os
 import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from .. import __version__
+from ..data.pipeline import training_dataset
+from ..data.sources import open_source
 from ..messages import say
 from ..runs.files import atomic_write
 from . import hardware
@@ -34,8 +36,9 @@ from .building import build_model  # the run's own model, as training builds it
 MEASURED = ("jit_compile", "fused_step")  # the settings `auto` measures
 MEASURE_MIN_STEPS = 2000  # steps a run must have before measuring pays
 WARMUP_STEPS = 3  # the first traces and compiles; not timed
-TIMED_STEPS = 4  # steps per timed round
-ROUNDS = 3  # timed rounds of each candidate, interleaved; the best counts
+PROBE_STEPS = 4  # then a first timing, which sizes the rounds
+ROUND_SECONDS = 1.0  # each timed round lasts about this long
+ROUNDS = 2  # timed rounds of each candidate, interleaved; the best counts
 CACHE_ENV = "OGAN_CACHE_DIR"
 # What decides a step's speed besides the speed settings themselves.
 SHAPE_FIELDS = ("resolution", "variant", "channels", "z_dim", "batch_size", "encoder_norm",
@@ -134,26 +137,32 @@ def resolve(config, placement, log=say, measure=None):
 
 
 def measure_steps(config, choices):
-    """{label: steady steps/s} of a throwaway model per choice, on batches
-    of the run's shape, through Keras fit as training runs it. ROUNDS
-    rounds, the choices interleaved in each; the first steps of a round
-    (tracing and compiling in the first) are not timed; each choice's best
-    round counts (the machine's other load only slows a round down)."""
-    import tensorflow as tf  # tf.data feeds every backend, as in training
-
-    batch = np.random.default_rng(0).uniform(
-        -1, 1, (config.batch_size, config.resolution, config.resolution, 3)).astype("float32")
-    data = tf.data.Dataset.from_tensors(batch).repeat()
+    """{label: steady steps/s} of a throwaway model per choice, fed by the
+    run's own input pipeline (on a CPU it competes with the step for the
+    cores, differently with and without XLA) through Keras fit, as training
+    runs it. Each choice first compiles (WARMUP_STEPS, not timed) and is
+    probed (PROBE_STEPS); then ROUNDS rounds of about ROUND_SECONDS each,
+    the choices interleaved, the first step of a round not timed. Each
+    choice's best round counts: the machine's other load only slows a round
+    down."""
+    data = training_dataset(open_source(config), config, log=lambda message: None)
     models = {label(c): build_model(config.replace(**c)) for c in choices}
-    best = dict.fromkeys(models, 0.0)
-    for round_ in range(ROUNDS):
-        untimed = WARMUP_STEPS if round_ == 0 else 1
+    best, steps = {}, {}
+    for name, model in models.items():
+        best[name] = _timed_fit(model, data, WARMUP_STEPS, PROBE_STEPS)
+        steps[name] = max(PROBE_STEPS, math.ceil(ROUND_SECONDS * best[name]))
+    for _ in range(ROUNDS):
         for name, model in models.items():
-            timer = StepTimer(untimed)
-            model.fit(data, steps_per_epoch=untimed + TIMED_STEPS, epochs=1, verbose=0,
-                      shuffle=False, callbacks=[timer])
-            best[name] = max(best[name], timer.rate())
+            best[name] = max(best[name], _timed_fit(model, data, 1, steps[name]))
     return best
+
+
+def _timed_fit(model, data, untimed, timed):
+    """Steps/s of `timed` steps after `untimed` ones, in one Keras fit."""
+    timer = StepTimer(untimed)
+    model.fit(data, steps_per_epoch=untimed + timed, epochs=1, verbose=0, shuffle=False,
+              callbacks=[timer])
+    return timer.rate()
 
 
 class StepTimer(keras.callbacks.Callback):
