@@ -51,12 +51,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 SIZES = "shapes,folder@32,folder@64,64:64,128:16"
 MODES = "plain,fit,xla,fused,fused_xla,auto"
 OVERRIDES = {
-    "fit": {"jit_compile": False},
-    "xla": {"jit_compile": True},
+    "fit": {"fused_step": False, "jit_compile": False},
+    "xla": {"fused_step": False, "jit_compile": True},
     "fused": {"fused_step": True, "jit_compile": False},
     "fused_xla": {"fused_step": True, "jit_compile": True},
     "auto": {"fused_step": "auto", "jit_compile": "auto"},  # resolved by measurement
-    "bf16": {"precision": "mixed_bfloat16", "jit_compile": False},
+    "bf16": {"precision": "mixed_bfloat16", "fused_step": False, "jit_compile": False},
     "fastest": {"fused_step": True, "precision": "mixed_bfloat16", "jit_compile": False},
 }
 

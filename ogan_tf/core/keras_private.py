@@ -14,7 +14,7 @@ import keras
 
 from ..errors import ConfigError
 
-TRAINING_TESTED = "3.15.0 and 3.15.1"  # the Keras versions `make test` passed on
+TRAINING_TESTED = "3.14.1 and 3.15.1"  # the Keras versions `make test` passed on
 
 
 def loss_tracker(model):
@@ -59,4 +59,4 @@ def require():
         raise ConfigError(
             f"training uses Keras internals that Keras {keras.__version__} lacks "
             f"({', '.join(gone)}); it is tested on Keras {TRAINING_TESTED}: "
-            "pip install 'keras==3.15.*' (exports and inference work on any Keras 3)")
+            "pip install 'keras==3.15.1' (exports and inference work on any Keras 3)")
