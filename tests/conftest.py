@@ -1,9 +1,15 @@
+import atexit
 import contextlib
 import io
 import os
 import shutil
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# The speed measurement's cache (train/speed.py): the session's own, never ~/.cache.
+if "OGAN_CACHE_DIR" not in os.environ:
+    os.environ["OGAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="ogan-speed-cache-")
+    atexit.register(shutil.rmtree, os.environ["OGAN_CACHE_DIR"], ignore_errors=True)
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -25,10 +31,6 @@ if keras.backend.backend() == "tensorflow":
     split_cpu(CPU_DEVICES)
 
 if keras.backend.backend() == "jax":
-    import atexit
-    import shutil
-    import tempfile
-
     import jax
 
     # Many tests build the same tiny model and compile the same step: a
@@ -45,8 +47,11 @@ if keras.backend.backend() == "jax":
 # weight EMA are set back to the plain ones: XLA would compile every test's
 # step for seconds, and the tests of those settings ask for them by name
 # (test_speed, test_ema, test_training's default-recipe test).
+# XLA is off on TensorFlow (Keras' own choice on a CPU, and never measured:
+# train/speed.py) and as Keras decides on JAX, which always compiles.
 TINY_SETTINGS = dict(z_dim=8, channels=16, batch_size=8, dataset_size=256,
-                     jit_compile="auto", fused_step=False, ema_decays=())
+                     jit_compile=False if keras.backend.backend() == "tensorflow" else "auto",
+                     fused_step=False, ema_decays=())
 
 
 def flag_value(value):

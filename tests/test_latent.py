@@ -352,7 +352,7 @@ def test_cli_direction_edit_and_principal(trained, capsys):
     one_line_error(capsys, f"wrote the grid {out / 'z2.png'}, but not", "--directions DIR")
     assert (out / "z2.png").is_file()
 
-    # Bad input: one line, exit 2
+    # Bad input: one line, exit 1
     assert cli.main(["direction", "--labels", str(root / "big" / "list_attr.txt"),
                      "--attribute", "Always", "-o", str(out / "x.npy"), *run]) == 1
     one_line_error(capsys, "one class only")

@@ -237,9 +237,9 @@ def test_foreign_checkpoint_is_moved_aside_and_refused_alone(dirs, trained, caps
     build_generator(32, 8, channels=16).save(run_dir.checkpoint_path(30))
     capsys.readouterr()
     assert train(dirs, "--steps", "20") == 0  # from step 10, the one before
-    out = capsys.readouterr().out
-    assert "ckpt-0000030.keras holds a Functional, not an ogan-tf" in out
-    assert "resuming run 't' from step 10" in out
+    told = capsys.readouterr()
+    assert "ckpt-0000030.keras holds a Functional, not an ogan-tf" in told.err  # a warning
+    assert "resuming run 't' from step 10" in told.out
     assert run_dir.checkpoint_steps() == [10, 20]
     assert (run_dir.checkpoints / "broken" / "ckpt-0000030.keras").is_file()
     # The only checkpoint foreign: an error that moves nothing.

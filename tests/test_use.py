@@ -169,7 +169,7 @@ def test_cli_commands_on_a_tiny_run(dirs, trained_run, tmp_path, capsys):
     assert (exported / "encoder" / "saved_model.pb").is_file()
 
     capsys.readouterr()
-    # Bad input: one line, exit 2, nothing written
+    # Bad input: one line, exit 1, nothing written
     np.save(out / "wide.npy", np.zeros((2, 5), np.float32))
     assert cli.main(["decode", str(out / "wide.npy"), "-o", str(out / "x.png"), "--run", "t",
                      *runs_arg]) == 1

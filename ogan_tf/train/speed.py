@@ -8,7 +8,7 @@ changes what the step computes. A new run whose setting is `auto` times a
 few steady steps of each candidate on its own model and input pipeline
 (tracing and compiling excluded), keeps the fastest, says in one line what
 it measured and chose, and records the choice in its config.json (so a
-resumed run keeps it). The figures are cached per machine, backend,
+resumed run keeps it; a run saved with `auto` keeps the fixed rule). The figures are cached per machine, backend,
 versions and model shape (``cache_path()``), so the next run of the same
 shape on the same machine reuses them. An explicit on/off is never
 measured. A run too short for the measurement to pay (MEASURE_MIN_STEPS)
@@ -28,12 +28,12 @@ import keras
 from .. import __version__
 from ..data.pipeline import training_dataset
 from ..data.sources import open_source
+from ..errors import OganError
 from ..messages import say
 from ..runs.files import atomic_write
 from . import hardware
 from .building import build_model  # the run's own model, as training builds it
 
-MEASURED = ("jit_compile", "fused_step")  # the settings `auto` measures
 MEASURE_MIN_STEPS = 2000  # steps a run must have before measuring pays
 WARMUP_STEPS = 3  # the first traces and compiles; not timed
 PROBE_STEPS = 4  # then a first timing, which sizes the rounds
@@ -106,7 +106,7 @@ def write_cache(key, rates):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda tmp: Path(tmp).write_text(json.dumps(entries, indent=1)))
-    except OSError:
+    except (OSError, OganError):  # a full disk too
         pass  # a cache that cannot be written only costs the next run a measurement
 
 

@@ -70,7 +70,6 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=s
     The chief takes the run's lock before it touches a file (RunInUseError
     where another trainer holds it); train() gives it up when it ends.
     """
-    require_keras_internals()  # a one-line error now, not a traceback mid-step
     run_dir = RunDir(runs_dir, name)
     if fresh or run_dir.latest_checkpoint() is None:
         return _new_run(run_dir, samples_dir, preset, overrides, fresh, log)
@@ -80,7 +79,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=s
         **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
     )
     placement = distribute.place(config)
-    config = speed.resolve(config, placement, log)  # a run saved with `auto` (or given it)
+    require_keras_internals()  # after the strategy: it builds a Keras model
     lock = run_dir.lock(log) if placement.is_chief else None
     try:
         model, ema, path = resume_point(run_dir, config, placement, log)
@@ -110,6 +109,7 @@ def _new_run(run_dir, samples_dir, preset, overrides, fresh, log):
     open_source(config)  # all checks before any file is touched
     check_backend_options(config)
     placement = distribute.place(config)
+    require_keras_internals()  # after the strategy: it builds a Keras model
     config = speed.resolve(config, placement, log)  # `auto`: measured (throwaway models)
     # The run's seed also fixes the initial weights (same on every worker).
     keras.utils.set_random_seed(config.seed)
