@@ -5,7 +5,7 @@ Which of them trains faster depends on the CPU or GPU, the backend and the
 model's size (XLA is faster at one size on one CPU and 30% slower at
 another), so a rule written into a preset is wrong somewhere. Neither
 changes what the step computes. A new run whose setting is `auto` times a
-few steady steps of each candidate on its own model and input pipeline
+few steady steps of each candidate on its own model and images
 (tracing and compiling excluded), keeps the fastest, says in one line what
 it measured and chose, and records the choice in its config.json (so a
 resumed run keeps it; a run saved with `auto` keeps the fixed rule). The figures are cached per machine, backend,
@@ -137,15 +137,14 @@ def resolve(config, placement, log=say, measure=None):
 
 
 def measure_steps(config, choices):
-    """{label: steady steps/s} of a throwaway model per choice, fed by the
-    run's own input pipeline (on a CPU it competes with the step for the
-    cores, differently with and without XLA) through Keras fit, as training
-    runs it. Each choice first compiles (WARMUP_STEPS, not timed) and is
-    probed (PROBE_STEPS); then ROUNDS rounds of about ROUND_SECONDS each,
-    the choices interleaved, the first step of a round not timed. Each
-    choice's best round counts: the machine's other load only slows a round
-    down."""
-    data = training_dataset(open_source(config), config, log=lambda message: None)
+    """{label: steady steps/s} of a throwaway model per choice, through
+    Keras fit as training runs it, on a few batches of the run's own input
+    pipeline held in memory (measurement_batches). Each choice first
+    compiles (WARMUP_STEPS, not timed) and is probed (PROBE_STEPS); then
+    ROUNDS rounds of about ROUND_SECONDS each, the choices interleaved, the
+    first step of a round not timed. Each choice's best round counts: the
+    machine's other load only slows a round down."""
+    data = measurement_batches(config)
     models = {label(c): build_model(config.replace(**c)) for c in choices}
     best, steps = {}, {}
     for name, model in models.items():
@@ -155,6 +154,20 @@ def measure_steps(config, choices):
         for name, model in models.items():
             best[name] = max(best[name], _timed_fit(model, data, 1, steps[name]))
     return best
+
+
+def measurement_batches(config, count=4):
+    """`count` batches of the run's input pipeline, repeated from memory.
+    One iterator of the pipeline is made and dropped: each fit of the
+    measurement makes its own iterator, and dropping an iterator whose
+    reader threads are inside Python (a folder's image decoding) can
+    deadlock TensorFlow."""
+    import tensorflow as tf  # tf.data feeds every backend, as in training
+
+    iterator = iter(training_dataset(open_source(config), config, log=lambda message: None))
+    batches = tf.stack([next(iterator) for _ in range(count)])
+    del iterator
+    return tf.data.Dataset.from_tensor_slices(batches).repeat()
 
 
 def _timed_fit(model, data, untimed, timed):
