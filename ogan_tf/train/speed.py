@@ -8,9 +8,10 @@ changes what the step computes. A new run whose setting is `auto` times a
 few steady steps of each candidate on its own model and images
 (tracing and compiling excluded), keeps the fastest, says in one line what
 it measured and chose, and records the choice in its config.json (so a
-resumed run keeps it; a run saved with `auto` keeps the fixed rule). The figures are cached per machine, backend,
-versions and model shape (``cache_path()``), so the next run of the same
-shape on the same machine reuses them. An explicit on/off is never
+resumed run keeps it; a run saved with `auto` keeps the fixed rule). The
+figures are cached per machine, backend, versions and model shape
+(``cache_path()``), so the next run of the same shape on the same machine
+reuses them. An explicit on/off is never
 measured. A run too short for the measurement to pay (MEASURE_MIN_STEPS)
 and a distributed one take the fixed rule instead: XLA as Keras decides
 (on with a GPU), the fused step on the backends that have it.

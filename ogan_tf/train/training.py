@@ -10,7 +10,6 @@ import math
 import time
 from pathlib import Path
 
-
 import keras
 
 from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
@@ -26,9 +25,8 @@ from ..runs.models import current_step, load_checkpoint
 from ..use.export import export_run
 from ..use.grids import sample_grids
 from . import distribute, folder_recipe, hardware, speed
-from .building import (
-    build_model, check_backend_options, make_ema, restore_ema, set_speed_options,
-)
+from .building import (build_model, check_backend_options, make_ema, restore_ema,
+                       set_speed_options)
 from .callbacks import LogProgress, StopAtStep
 from .faults import RunGuard, StopSignals
 from .monitors import Evaluator, TensorBoardWriter
@@ -189,15 +187,9 @@ def fit_steps(model, dataset, start, stop, steps_per_epoch, callbacks):
     (mid-epoch if `stop` is not a multiple of steps_per_epoch). Keras'
     progress bar is off: LogProgress is the run's one progress display.
     """
-    model.fit(
-        dataset,
-        initial_epoch=start // steps_per_epoch,
-        epochs=math.ceil(stop / steps_per_epoch),
-        steps_per_epoch=steps_per_epoch,
-        callbacks=[*callbacks, StopAtStep(start, stop)],
-        shuffle=False,
-        verbose=0,
-    )
+    model.fit(dataset, initial_epoch=start // steps_per_epoch,
+              epochs=math.ceil(stop / steps_per_epoch), steps_per_epoch=steps_per_epoch,
+              callbacks=[*callbacks, StopAtStep(start, stop)], shuffle=False, verbose=0)
 
 
 def train(run, samples_dir, log=say, callbacks=()):

@@ -13,10 +13,9 @@
     index = model.index("photos/")                         # codes of a folder, cached by the run
     rows, sims = model.neighbours(["a.png"], index, k=8)   # nearest by cosine similarity
 
-Images are uint8 RGB arrays, (n, H, W, 3) or one (H, W, 3), or image file
-paths, or a list mixing them, of any size, prepared as in training
-(use/images.py); a file that cannot be read is skipped and named in the log.
-"""
+Images are uint8 RGB arrays ((n, H, W, 3) or (H, W, 3)), image file paths, or a list mixing
+them, of any size, prepared as in training (use/images.py); an unreadable file is skipped and
+named in the log (the ogan_tf logger)."""
 
 import json
 from concurrent.futures import ThreadPoolExecutor
