@@ -31,7 +31,8 @@ def make_folder(folder, count, resolution):
     from ogan_tf.data.shapes import make_shapes
 
     folder.mkdir(parents=True)
-    for i, image in enumerate(make_shapes(count, resolution, 1)):
+    images, _ = make_shapes(count, resolution, 1)
+    for i, image in enumerate(images):
         Image.fromarray(image).save(folder / f"{i:04d}.png")
 
 
