@@ -28,8 +28,9 @@ for member in LICENSE CITATION.cff README.md tests/conftest.py tests/fresh_keras
         tests/cpu_durations.py experiments/shapes.toml; do
     grep -q "^[^/]*/$member\$" <<< "$listing" || fail "the sdist lacks $member"
 done
-unzip -l "$wheel" | grep -q "ogan_tf/experiments/shapes.toml" || fail "the wheel lacks the presets"
-unzip -l "$wheel" | grep -q "ogan_tf/use/serve/static/index.html" || fail "the wheel lacks the page"
+members=$("$build_python" -c "import sys, zipfile; print('\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))" "$wheel")
+grep -qx "ogan_tf/experiments/shapes.toml" <<< "$members" || fail "the wheel lacks the presets"
+grep -qx "ogan_tf/use/serve/static/index.html" <<< "$members" || fail "the wheel lacks the page"
 
 step "installing $(basename "$wheel") into a fresh venv ($("$python" -V))"
 "$python" -m venv "$work/venv"
