@@ -195,13 +195,15 @@ def one_batch_dataset(config):
 
 
 def resolve_auto(config):
-    """The config a run with `auto` trains with here (measured, as
-    train/speed.py does at a run's start; its cache is not used)."""
-    from ogan_tf.train import speed
+    """The config a run with `auto` trains with here: train/speed.py's
+    choice, measured now (a cache of this child's own, so never reused)."""
+    import tempfile
 
-    rates = speed.measure_steps(config, speed.candidates(config))
-    best = max(speed.candidates(config), key=lambda c: rates[speed.label(c)])
-    return config.replace(**best)
+    from ogan_tf.train import distribute, speed
+
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ[speed.CACHE_ENV] = cache
+        return speed.resolve(config, distribute.place(config), log=print)
 
 
 def child(mode, size, args):

@@ -80,7 +80,7 @@ def cache_key(config):
                                            "amx_tile", "avx512_vnni"})
     machine = [hardware.cpu_name(), os.cpu_count(), flags, list(hardware.accelerators())]
     shape = {name: getattr(config, name) for name in SHAPE_FIELDS}
-    options = sorted(candidates(config)[0]) if candidates(config) else []
+    options = sorted(candidates(config)[0])  # the settings measured
     return json.dumps([machine, backend, engine, keras.__version__, __version__, shape,
                        options], sort_keys=True, default=str)
 
