@@ -132,7 +132,7 @@ evaluate: $(STAMP)
 	$(BIN)/ogan-tf evaluate --run $(RUN) $(ARGS)
 
 claims: $(STAMP)
-	$(BIN)/ogan-tf claims $(if $(STEPS),--steps $(STEPS)) $(ARGS)
+	$(BIN)/python research/claims.py $(if $(STEPS),--steps $(STEPS)) $(ARGS)
 
 # The README's picture: the default run's random, reconstruction and
 # interpolation grids side by side (trains the run first if it has none).

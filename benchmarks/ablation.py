@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from ogan_tf.train.hardware import cpu_name, native_bfloat16
+from ogan_tf.training.hardware import cpu_name, native_bfloat16
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "ablation.jsonl"

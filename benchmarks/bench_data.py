@@ -133,7 +133,7 @@ def step_rate(steps):
     """Images/s consumed by OGAN's fit step, 128 px dcgan_5x5, author settings."""
     import tensorflow as tf
 
-    from ogan_tf.train.training import build_model
+    from ogan_tf.training.train import build_model
 
     config = load_preset("lsun_church")
     model = build_model(config)

@@ -16,7 +16,7 @@ memory). Both read float32 batches from a host numpy array of random images
 is the median over timed runs of `steps` steps after one warm-up run
 (compilation); each row is printed as one JSON line.
 
-keras modes (our package, ogan_tf.train.training):
+keras modes (our package, ogan_tf.training.train):
   fit_f32       build_model + fit_steps (our run callbacks), float32 (default)
   fit_bf16      the same with precision=mixed_bfloat16
   fused_f32     fit_f32 with the fused step (fused_step=true)
@@ -66,7 +66,7 @@ def report(row, out):
 def bench_keras(args):
     import keras
 
-    from ogan_tf.train.training import build_model, fit_steps
+    from ogan_tf.training.train import build_model, fit_steps
 
     backend = keras.backend.backend()
 
@@ -179,7 +179,7 @@ def _jax_device():
 
 # --- the plain PyTorch port ------------------------------------------------------
 def torch_networks(res, z_dim, torch, widest=None):
-    """The author's DCGAN 5x5 G and E (as ogan_tf.core.networks), NCHW;
+    """The author's DCGAN 5x5 G and E (as ogan_tf.model.networks), NCHW;
     widest: the widest layer's channels (the author's res * 8)."""
     nn = torch.nn
     num_layers = int(math.log2(res)) - 3

@@ -16,16 +16,16 @@ not mix):
              same G and E, three E passes, one GradientTape, one summed loss,
              RMSprop, a tf.function, float32. It shares only the networks and
              the input pipeline with the package.
-  fit        our path, ogan_tf.train.training: build_model + fit_steps (Keras
+  fit        our path, ogan_tf.training.train: build_model + fit_steps (Keras
              fit), the author's computation: the plain step, XLA off, float32
   xla        fit with XLA on
   fused      fit with the fused step (the same gradients, one E pass less)
   fused_xla  the fused step with XLA on
   auto       what a run with the presets' `auto` settings trains with here:
-             train/speed.py measures the candidates and the row names its choice
+             training/speed.py measures the candidates and the row names its choice
   bf16       fit + precision=mixed_bfloat16
   fastest    fused_step=true and mixed_bfloat16 (where bfloat16 is native:
-             train/hardware.py's rule, a GPU or a CPU with AVX512-BF16 or AMX;
+             training/hardware.py's rule, a GPU or a CPU with AVX512-BF16 or AMX;
              float32 otherwise), XLA off
 
 Each mode first trains `warmup` runs (tracing, XLA compiling, oneDNN caches:
@@ -84,8 +84,8 @@ def bench_config(size, mode):
 
 def fast_bf16_available():
     """bfloat16 is fast here: a GPU, or a CPU that computes it natively (the
-    rule train/hardware.py warns by)."""
-    from ogan_tf.train import hardware
+    rule training/hardware.py warns by)."""
+    from ogan_tf.training import hardware
 
     return bool(hardware.accelerators()) or hardware.native_bfloat16()
 
@@ -96,7 +96,7 @@ def plain_step_fn(config):
     import keras
     import tensorflow as tf
 
-    from ogan_tf.core.networks import build_encoder, build_generator
+    from ogan_tf.model.networks import build_encoder, build_generator
 
     args = (config.resolution, config.z_dim, config.variant, config.channels)
     G, E = build_generator(*args), build_encoder(*args)
@@ -158,7 +158,7 @@ def plain_runner(config, dataset):
 def fit_runner(config, dataset):
     """run(n) -> (wall s, CPU s) of one Keras fit of n steps (our path, with
     the run's model; a later fit reuses the compiled step)."""
-    from ogan_tf.train.training import build_model
+    from ogan_tf.training.train import build_model
 
     return model_runner(build_model(config), dataset)
 
@@ -195,11 +195,11 @@ def one_batch_dataset(config):
 
 
 def resolve_auto(config):
-    """The config a run with `auto` trains with here: train/speed.py's
+    """The config a run with `auto` trains with here: training/speed.py's
     choice, measured now (a cache of this child's own, so never reused)."""
     import tempfile
 
-    from ogan_tf.train import distribute, speed
+    from ogan_tf.training import distribute, speed
 
     with tempfile.TemporaryDirectory() as cache:
         os.environ[speed.CACHE_ENV] = cache
@@ -245,8 +245,8 @@ def grid_cost(steps):
     from ogan_tf.data.pipeline import training_dataset
     from ogan_tf.data.sources import open_source
     from ogan_tf.config import DEFAULT_PRESET, load_preset
-    from ogan_tf.train.training import build_model
-    from ogan_tf.use.grids import sample_grids
+    from ogan_tf.training.train import build_model
+    from ogan_tf.inference.grids import sample_grids
     import tempfile
 
     config = load_preset(DEFAULT_PRESET, dataset_size=1024)
@@ -329,7 +329,7 @@ def main(argv=None):
     unknown = [m for m in modes if m != "plain" and m not in OVERRIDES]
     if unknown:
         parser.error(f"unknown mode(s) {', '.join(unknown)}")
-    from ogan_tf.train import hardware
+    from ogan_tf.training import hardware
 
     print(f"bench: {args.repeats} timed runs of at least {args.steps} steps and "
           f"{args.min_seconds:g} s after {args.warmup} warm-up run(s); CPU: "

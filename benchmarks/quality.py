@@ -158,9 +158,10 @@ def export_models(export):
 def checkpoint_models(run_dir, step, weights="ema"):
     """The same from checkpoint `step` of a run: `weights` "ema" (its first
     EMA where it keeps one), "raw", or one of its EMA decays ("0.9995")."""
-    from ogan_tf.runs import RunDir, ema_path
+    from ogan_tf.runs.folder import RunDir
+    from ogan_tf.runs.names import ema_path
     from ogan_tf.runs.models import load_checkpoint, load_ema_weights
-    from ogan_tf.use.export import uint8_encoders
+    from ogan_tf.inference.export import uint8_encoders
 
     run = RunDir(run_dir.parent, run_dir.name)
     config = run.read_config()
@@ -179,7 +180,7 @@ def checkpoint_models(run_dir, step, weights="ema"):
 
 def model_figures(models, train_x, held_x, train_y, held_y, classes, judge,
                   recon_scale=None):
-    from ogan_tf.use.metrics import swd
+    from ogan_tf.evaluation.metrics import swd
 
     encoder, generator, run_scale, weights = models
     recon_scale = recon_scale or run_scale
@@ -225,7 +226,7 @@ def measure_rows(name, flags, runs_dir, tag, every=0, trained=False, weights="em
     trained: the run is there already; only its checkpoints' rows, the last
     one's included, with `weights` (checkpoint_models) and, where given,
     another s in the reconstructions (the rows' names say both)."""
-    from ogan_tf.train.hardware import cpu_name
+    from ogan_tf.training.hardware import cpu_name
 
     row = f"{tag}_{name}" if tag else name
     logs = runs_dir / "logs"

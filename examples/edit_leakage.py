@@ -82,7 +82,7 @@ def main():
 
     from ogan_tf import api
     from ogan_tf.data.shapes import make_shapes
-    from ogan_tf.use.latent import fit
+    from ogan_tf.latent import fit
 
     model = api.load(args.run, args.runs_dir, log=lambda m: None)
     amounts = np.array([float(a) for a in args.amounts.split(",")], np.float32)
@@ -141,7 +141,7 @@ def main():
         if args.strip and name == "size":
             import imageio.v3 as iio
 
-            from ogan_tf.use.grids import tile
+            from ogan_tf.inference.grids import tile
 
             strip = np.concatenate([images_c[:8, None], edited[:8]], axis=1)
             iio.imwrite(args.strip, tile(strip.reshape((-1,) + strip.shape[2:]), 8,

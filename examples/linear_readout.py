@@ -86,7 +86,7 @@ def main():
     import numpy as np
 
     from ogan_tf.data.shapes import make_shapes
-    from ogan_tf.runs import RunDir
+    from ogan_tf.runs.folder import RunDir
 
     run = RunDir(args.runs_dir, args.run)
     config = run.read_config()

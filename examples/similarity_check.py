@@ -27,7 +27,7 @@ def main():
 
     from ogan_tf import api
     from ogan_tf.data.shapes import make_shapes, render_shapes
-    from ogan_tf.use.latent import similarity
+    from ogan_tf.latent import similarity
 
     model = api.load(args.run, args.runs_dir, log=lambda m: None)
     images, factors = make_shapes(args.n, model.resolution, 777)

@@ -2,8 +2,9 @@
 is also an encoder.
 
 Layers, each importing only from those below it (docs/development.md):
-cli > train > use > runs > data > core > config, messages, errors.
-``from ogan_tf import api`` is the Python API (ogan_tf.use.api).
+cli > apps > api > training > latent > evaluation > inference > runs > data >
+model > config, messages, errors.
+``from ogan_tf import api`` is the Python API (ogan_tf.api).
 """
 
 __version__ = "0.2.0"
@@ -12,7 +13,7 @@ __version__ = "0.2.0"
 def __getattr__(name):
     # Lazy: `import ogan_tf` (and so `ogan-tf --help`) does not load Keras.
     if name == "api":
-        from .use import api
+        import importlib
 
-        return api
+        return importlib.import_module(".api", __name__)
     raise AttributeError(f"module 'ogan_tf' has no attribute {name!r}")

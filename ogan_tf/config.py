@@ -34,22 +34,22 @@ VARIANTS = {
     "dcgan_5x5": (5, False),  # o_gan_celeba.py / o_gan_lsun.py
     "sm_4x4": (4, True),  # o_gan_celeba_sm_4x4.py ("the better one")
 }
-# E's normalisation after each convolution but the first (core/networks.py):
+# E's normalisation after each convolution but the first (model/networks.py):
 # batch (the author's BatchNormalization), none, layer (GroupNormalization with
 # one group: each image's own statistics), spectral (spectral normalisation of
 # E's kernels, no activation normalisation).
 ENCODER_NORMS = ("batch", "none", "layer", "spectral")
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
-# float32 in all of them (core/losses.py sees float32 codes and images).
+# float32 in all of them (model/losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # The names of core.losses.GAN_LOSSES and ENCODER_TERMS and of
 # core.optimizer.RMSPROP_UPDATES, defined here (the bottom layer, no keras
-# import); core/registry.py checks those registries against them.
+# import); model/registry.py checks those registries against them.
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
 # Keras 2.2.4's RMSprop update (the author's) or Keras 3's
 RMSPROP_UPDATE_NAMES = ("author", "keras3")
-STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # train/distribute.py
+STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # training/distribute.py
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
 DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords", "zip")  # read by data/sources.py
 EXPORT_CHOICES = ("keras", "all", "none")
@@ -196,7 +196,7 @@ class Config:
     ema_rampup: float = setting(0.0, "EMA ramp-up (StyleGAN2-ADA): the half-life capped at "
                                 "this fraction of the steps so far; 0 = off (the author)",
                                 non_negative)
-    # DiffAugment (core/augment.py): the same random transform of every image
+    # DiffAugment (model/augment.py): the same random transform of every image
     # E sees, real and generated, inside the step; none is the author's.
     augment: str = setting("none", "augment every image E sees: none (the author) or "
                            "comma-separated translation,cutout, each with an optional :ratio of the "
@@ -207,7 +207,7 @@ class Config:
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",
                              one_of(*PRECISIONS), fixed=True)
-    # auto: the faster on this machine, measured when a run starts (train/speed.py)
+    # auto: the faster on this machine, measured when a run starts (training/speed.py)
     fused_step: bool | str = setting(False, "one E pass on G(z) serves both players, same "
                                      "gradients (TensorFlow and JAX backends): on, off, or auto "
                                      "(measured)", auto_or_boolean)

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# The speed measurement's cache (train/speed.py): the session's own, never ~/.cache.
+# The speed measurement's cache (training/speed.py): the session's own, never ~/.cache.
 if "OGAN_CACHE_DIR" not in os.environ:
     os.environ["OGAN_CACHE_DIR"] = tempfile.mkdtemp(prefix="ogan-speed-cache-")
     atexit.register(shutil.rmtree, os.environ["OGAN_CACHE_DIR"], ignore_errors=True)
@@ -26,7 +26,7 @@ from fresh_keras import FreshKeras  # noqa: E402
 # TensorFlow starts. Everything else runs on the first, as on one device.
 CPU_DEVICES = 2
 if keras.backend.backend() == "tensorflow":
-    from ogan_tf.train.distribute import split_cpu
+    from ogan_tf.training.distribute import split_cpu
 
     split_cpu(CPU_DEVICES)
 
@@ -48,7 +48,7 @@ if keras.backend.backend() == "jax":
 # step for seconds, and the tests of those settings ask for them by name
 # (test_speed, test_ema, test_training's default-recipe test).
 # XLA is off on TensorFlow (Keras' own choice on a CPU, and never measured:
-# train/speed.py) and as Keras decides on JAX, which always compiles.
+# training/speed.py) and as Keras decides on JAX, which always compiles.
 TINY_SETTINGS = dict(z_dim=8, channels=16, batch_size=8, dataset_size=256,
                      jit_compile=False if keras.backend.backend() == "tensorflow" else "auto",
                      fused_step=False, ema_decays=())
@@ -76,7 +76,7 @@ def tiny_config(preset="shapes", **changes):
 
 def tiny_networks(variant="sm_4x4", resolution=32, encoder_norm="batch"):
     """(G, E) of the tiny model, freshly initialised."""
-    from ogan_tf.core.networks import build_encoder, build_generator
+    from ogan_tf.model.networks import build_encoder, build_generator
 
     args = (resolution, TINY_SETTINGS["z_dim"], variant, TINY_SETTINGS["channels"])
     return build_generator(*args), build_encoder(*args, norm=encoder_norm)

@@ -1,4 +1,4 @@
-"""DiffAugment (core/augment.py): the transforms by hand, their gradients, the step."""
+"""DiffAugment (model/augment.py): the transforms by hand, their gradients, the step."""
 
 import keras
 import numpy as np
@@ -7,7 +7,7 @@ from keras import ops
 
 from conftest import tiny_config
 from ogan_tf.config import load_preset
-from ogan_tf.core import augment
+from ogan_tf.model import augment
 from ogan_tf.errors import ConfigError
 
 pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
@@ -108,7 +108,7 @@ def test_with_p_below_one_some_images_pass_unchanged():
 
 @pytest.mark.parametrize("fused", [False, True])
 def test_augmented_training_steps_move_and_stay_finite(fused):
-    from ogan_tf.train.training import build_model
+    from ogan_tf.training.train import build_model
 
     p = 0.5 if fused else 1.0  # ADA's p in one of the two
     config = tiny_config(augment="translation:0.0625,cutout", fused_step=fused, augment_p=p)

@@ -19,7 +19,7 @@ import pytest
 
 from ogan_tf import cli
 from ogan_tf.data import sources
-from ogan_tf.train import distribute, training
+from ogan_tf.training import distribute, train as training
 from ogan_tf.config import load_preset
 from ogan_tf.errors import ConfigError
 
@@ -283,7 +283,7 @@ def test_two_worker_processes_train_resume_and_leave_one_set_of_files(tmp_path):
 JAX_CHECK = textwrap.dedent("""
     import json, sys
     import keras, numpy as np
-    from ogan_tf.train import distribute, training
+    from ogan_tf.training import distribute, training
     from ogan_tf.config import load_preset
 
     def step(config, start, x):

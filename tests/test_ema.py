@@ -8,10 +8,11 @@ import pytest
 from conftest import TINY_SETTINGS
 from ogan_tf import cli
 from ogan_tf.runs import models as run_models
-from ogan_tf.train import training
-from ogan_tf.core.ema import WeightEMA, debiased_decay, rampup_decay, step_decay
+from ogan_tf.training import train as training
+from ogan_tf.model.ema import WeightEMA, debiased_decay, rampup_decay, step_decay
 from ogan_tf.errors import CheckpointError, ConfigError
-from ogan_tf.runs import RunDir, ema_weight_paths
+from ogan_tf.runs.folder import RunDir
+from ogan_tf.runs.names import ema_weight_paths
 from ogan_tf.runs.models import load_checkpoint
 
 # make test-all runs these on JAX too; make test, those marked numerics.

@@ -22,13 +22,16 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, one_line_error
 from ogan_tf import cli
 from ogan_tf.errors import DiskFullError, DivergedError, RunStopped
-from ogan_tf.runs import RunDir, atomic_write, ema_weight_paths, export_temporary_names, files
+from ogan_tf.runs.folder import RunDir
+from ogan_tf.runs.files import atomic_write
+from ogan_tf.runs.names import ema_weight_paths, export_temporary_names
+from ogan_tf.runs import files
 from ogan_tf.runs import models as run_models
 from ogan_tf.runs.models import load_checkpoint
 from ogan_tf.runs import lock as run_lock
-from ogan_tf.train import training
-from ogan_tf.train.callbacks import StepCallback
-from ogan_tf.use import export
+from ogan_tf.training import train as training
+from ogan_tf.training.callbacks import StepCallback
+from ogan_tf.inference import export
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = ["--log-every", "5", "--sample-every", "1000", "--checkpoint-every", "5",
@@ -509,7 +512,7 @@ def test_a_killed_export_is_cleared_when_training_starts(dirs, capsys):
 
 AGREE = """
 import json, sys
-from ogan_tf.train import distribute
+from ogan_tf.training import distribute
 placement = distribute._multi_worker()
 flags = json.loads(sys.argv[1])[placement.worker]
 print(json.dumps([placement.any_worker(flag) for flag in flags]), flush=True)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import one_line_error, tiny_config
-from ogan_tf.use import feature_distances as fd
-from ogan_tf.use import features, fid, inception_graph, reference
+from ogan_tf.evaluation import feature_distances as fd
+from ogan_tf.evaluation import features, fid, inception_graph, reference
 
 
 # KID ------------------------------------------------------------------------------
@@ -217,9 +217,9 @@ def test_fid_plan_defaults_and_bad_counts(tmp_path):
 # The command ---------------------------------------------------------------------------
 def test_evaluate_names_the_network_and_the_counts(tmp_path, capsys):
     from ogan_tf import cli
-    from ogan_tf.runs import RunDir
+    from ogan_tf.runs.folder import RunDir
     from ogan_tf.runs.models import save_checkpoint
-    from ogan_tf.train.building import build_model
+    from ogan_tf.training.building import build_model
 
     runs, config = tmp_path / "runs", tiny_config()
     run = RunDir(runs, "t")

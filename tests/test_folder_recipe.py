@@ -1,10 +1,10 @@
-"""The folder recipe (train/folder_recipe.py): settings chosen from a set of images."""
+"""The folder recipe (training/folder_recipe.py): settings chosen from a set of images."""
 
 import numpy as np
 from PIL import Image
 
 from ogan_tf.config import load_preset
-from ogan_tf.train import folder_recipe
+from ogan_tf.training import folder_recipe
 
 
 def folder_of(tmp_path, n, side):

@@ -14,8 +14,8 @@ from ogan_tf import cli
 from ogan_tf.data import choice, sources, stylegan_zip
 from ogan_tf.data.shapes import make_shapes
 from ogan_tf.errors import DataError
-from ogan_tf.use import api
-from ogan_tf.use.latent import files
+from ogan_tf import api
+from ogan_tf.latent import files
 
 RES = 32
 
@@ -140,7 +140,7 @@ def test_edit_refuses_a_direction_of_another_width_in_one_line(tmp_path, capsys)
 def _tiny_export(folder):
     """An export folder of untrained tiny networks (.keras files only)."""
     from conftest import tiny_networks
-    from ogan_tf.use.export import export_models
+    from ogan_tf.inference.export import export_models
 
     generator, encoder = tiny_networks()
     export_models(generator, encoder, folder, {"run": "tiny", "step": 0, "weights": "raw",

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import tiny_networks
 from ogan_tf.data import images
-from ogan_tf.use import grids, inference
+from ogan_tf.inference import grids, model_calls as inference
 
 
 def test_tile_is_row_major():
@@ -70,7 +70,7 @@ class CountingModel:
 
 
 def test_all_three_grids_take_five_batched_model_calls(nets, tmp_path):
-    from ogan_tf.use.grids import SampleGrids
+    from ogan_tf.inference.grids import SampleGrids
 
     G, E = (CountingModel(m) for m in nets)
     real = uint8_images(48, seed=4)

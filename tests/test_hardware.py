@@ -4,8 +4,8 @@ import keras
 import pytest
 
 from conftest import tiny_config
-from ogan_tf.train import hardware
-from ogan_tf.train import callbacks
+from ogan_tf.training import hardware
+from ogan_tf.training import callbacks
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_xla_is_off_under_tf_distribute_with_a_warning():
     """The shapes preset asks for XLA; under mirrored or multi-worker TF's XLA
     cannot compile the step (each replica's z seed state is on its own
     device), so it is off there, said once, as Keras' own auto does."""
-    from ogan_tf.train import training
+    from ogan_tf.training import train as training
 
     config = tiny_config(jit_compile=True, strategy="mirrored")
     assert hardware.xla_on(config) is False

@@ -12,11 +12,11 @@ import pytest
 
 from conftest import TINY, one_line_error
 from ogan_tf import cli
-from ogan_tf.core.networks import build_encoder, build_generator
+from ogan_tf.model.networks import build_encoder, build_generator
 from ogan_tf.data.shapes import make_shapes
 from ogan_tf.errors import OganError
-from ogan_tf.use import api
-from ogan_tf.use.latent import cache, files, fit, similarity
+from ogan_tf import api
+from ogan_tf.latent import cache, files, fit, similarity
 
 Z_DIM, RES = 8, 32
 

@@ -1,6 +1,7 @@
 """The package's layers: imports run one way, down (docs/development.md).
 
-    cli > train > use > runs > data > core > config > config_checks > messages > errors
+    cli > apps > api > training > latent > evaluation > inference > runs > data > model
+      > config > config_checks > messages > errors
 
 A module imports only from its own layer or the layers below, with no
 cycle; imports of ogan_tf inside functions only where the CLI keeps --help
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ogan_tf"
-LAYERS = ["errors", "messages", "config_checks", "config", "core", "data", "runs", "use", "train", "cli"]
+LAYERS = ["errors", "messages", "config_checks", "config", "model", "data", "runs", "inference",
+          "evaluation", "latent", "training", "api", "apps", "cli"]
 LAZY_ALLOWED = ("ogan_tf.cli", "ogan_tf")  # cli/*: --help; ogan_tf/__init__: lazy api
 
 
@@ -91,22 +93,15 @@ def test_imports_run_down_the_layers_without_cycles():
             visit(module, [module])
 
 
-def test_use_never_imports_train():
-    known = modules()
-    bad = [f"{m} -> {t}" for m, p in known.items() if m.startswith("ogan_tf.use")
-           for t, _ in imports(m, p, known) if t.startswith("ogan_tf.train")]
-    assert not bad
-
-
 def test_the_checker_sees_an_upward_import(tmp_path):
-    """The rule can fail: a core module importing train is caught."""
-    core = tmp_path / "ogan_tf" / "core"
-    core.mkdir(parents=True)
-    (tmp_path / "ogan_tf" / "train").mkdir()
-    (core / "bad.py").write_text("from ..train import training\n")
-    (tmp_path / "ogan_tf" / "train" / "training.py").write_text("")
-    known = {"ogan_tf.core.bad": core / "bad.py",
-             "ogan_tf.train.training": tmp_path / "ogan_tf" / "train" / "training.py"}
-    found = imports("ogan_tf.core.bad", core / "bad.py", known)
-    assert found == [("ogan_tf.train.training", False)]
-    assert layer("ogan_tf.train.training") > layer("ogan_tf.core.bad")
+    """The rule can fail: an inference module importing training is caught."""
+    inference = tmp_path / "ogan_tf" / "inference"
+    inference.mkdir(parents=True)
+    (tmp_path / "ogan_tf" / "training").mkdir()
+    (inference / "bad.py").write_text("from ..training import train\n")
+    (tmp_path / "ogan_tf" / "training" / "train.py").write_text("")
+    known = {"ogan_tf.inference.bad": inference / "bad.py",
+             "ogan_tf.training.train": tmp_path / "ogan_tf" / "training" / "train.py"}
+    found = imports("ogan_tf.inference.bad", inference / "bad.py", known)
+    assert found == [("ogan_tf.training.train", False)]
+    assert layer("ogan_tf.training.train") > layer("ogan_tf.inference.bad")

@@ -11,8 +11,8 @@ import pytest
 from keras import ops
 
 from ogan_tf import config
-from ogan_tf.core import losses
-from ogan_tf.core.model import OGAN
+from ogan_tf.model import losses
+from ogan_tf.model.ogan import OGAN
 from test_model import Z_DIM, _close, _norm, batch, split_gradients, tiny_ogan
 
 # make test-all runs these on JAX too; make test, those marked numerics.

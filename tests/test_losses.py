@@ -3,7 +3,7 @@ import pytest
 import keras
 
 from conftest import gradients
-from ogan_tf.core import losses
+from ogan_tf.model import losses
 
 # Backend numerics: make test runs these on TF and on JAX.
 pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import tiny_config, tiny_networks
 from ogan_tf.data import images, shapes, sources
-from ogan_tf.use import features, fid, metrics
-from ogan_tf.use.feature_distances import frechet_distance
+from ogan_tf.evaluation import features, fid, metrics
+from ogan_tf.evaluation.feature_distances import frechet_distance
 
 CONFIG = tiny_config()
 

@@ -34,7 +34,7 @@ def test_digits_are_written_once_as_labelled_32px_pngs_and_the_preset_reads_them
     source = open_source(config)
     assert len(source) == mnist.COUNT and source.load(0)[0].shape == (32, 32, 3)
     # the preset fixes what the folder recipe would choose for these images
-    from ogan_tf.train import folder_recipe
+    from ogan_tf.training import folder_recipe
 
     chosen = folder_recipe.translation_for(folder_recipe.detail_side(source))
     assert (config.resolution, config.augment) == (32, chosen) == (32, "translation:0.0625")

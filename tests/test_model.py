@@ -4,9 +4,9 @@ import pytest
 from keras import ops
 
 from conftest import gradients, random_batch, tiny_networks
-from ogan_tf.core import losses
-from ogan_tf.core.model import OGAN
-from ogan_tf.core.optimizer import make_optimizer
+from ogan_tf.model import losses
+from ogan_tf.model.ogan import OGAN
+from ogan_tf.model.optimizer import make_optimizer
 
 # make test-all runs these on JAX too; make test, those marked numerics.
 pytestmark = pytest.mark.both_backends
@@ -139,11 +139,11 @@ def test_fit_trains_and_z_corr_rises():
 
 
 def test_the_private_keras_internals_we_use_exist(monkeypatch):
-    """core/keras_private.py: training's internals are all here on the Keras
+    """model/keras_private.py: training's internals are all here on the Keras
     versions it names; where one is gone, require() says so in one line."""
     import keras
 
-    from ogan_tf.core import keras_private
+    from ogan_tf.model import keras_private
     from ogan_tf.errors import ConfigError
 
     assert keras_private.missing() == []

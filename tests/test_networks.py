@@ -7,7 +7,7 @@ import pytest
 from conftest import tiny_networks
 from ogan_tf.errors import ConfigError
 from ogan_tf.config import ENCODER_NORMS
-from ogan_tf.core.networks import VARIANTS, build_encoder, build_generator
+from ogan_tf.model.networks import VARIANTS, build_encoder, build_generator
 
 # make test-all runs these on JAX too; make test, those marked numerics.
 pytestmark = pytest.mark.both_backends

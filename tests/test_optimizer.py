@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from ogan_tf.core.optimizer import AuthorRMSprop, make_optimizer
+from ogan_tf.model.optimizer import AuthorRMSprop, make_optimizer
 
 # Backend numerics: make test runs these on TF and on JAX.
 pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]

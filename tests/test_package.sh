@@ -30,7 +30,7 @@ for member in LICENSE CITATION.cff README.md tests/conftest.py tests/fresh_keras
 done
 members=$("$build_python" -c "import sys, zipfile; print('\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))" "$wheel")
 grep -qx "ogan_tf/experiments/shapes.toml" <<< "$members" || fail "the wheel lacks the presets"
-grep -qx "ogan_tf/use/serve/static/index.html" <<< "$members" || fail "the wheel lacks the page"
+grep -qx "ogan_tf/apps/serve/static/index.html" <<< "$members" || fail "the wheel lacks the page"
 
 step "installing $(basename "$wheel") into a fresh venv ($("$python" -V))"
 "$python" -m venv "$work/venv"

@@ -7,9 +7,10 @@ import pytest
 
 from conftest import one_line_error
 from ogan_tf import cli
-from ogan_tf.core.networks import build_encoder, build_generator
+from ogan_tf.model.networks import build_encoder, build_generator
 from ogan_tf.data.shapes import make_shapes
-from ogan_tf.use import api, projector
+from ogan_tf import api
+from ogan_tf.apps import projector
 
 Z_DIM, RES = 8, 32
 

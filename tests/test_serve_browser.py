@@ -15,8 +15,8 @@ import imageio.v3 as iio
 import pytest
 
 from ogan_tf.data.shapes import make_shapes
-from ogan_tf.use import api
-from ogan_tf.use.serve import Explorer, server
+from ogan_tf import api
+from ogan_tf.apps.serve import Explorer, server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")

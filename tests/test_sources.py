@@ -415,7 +415,7 @@ def test_tfrecords_bad_record_and_truncated_file(tmp_path):
 def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
     from conftest import TINY
     from ogan_tf import cli
-    from ogan_tf.runs import RunDir
+    from ogan_tf.runs.folder import RunDir
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), *TINY, "--resolution", "32",
@@ -451,7 +451,7 @@ def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
     32 px) on the folder's images; --resolution overrides the preset's."""
     from conftest import TINY
     from ogan_tf import cli
-    from ogan_tf.runs import RunDir
+    from ogan_tf.runs.folder import RunDir
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), "--preset", "shapes", *TINY,

@@ -11,11 +11,11 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, gradients, random_batch
 from conftest import tiny_config as conftest_tiny_config
 from ogan_tf import cli
-from ogan_tf.core import losses
-from ogan_tf.core.fused import fused_gradients_for
-from ogan_tf.train import training
+from ogan_tf.model import losses
+from ogan_tf.model.fused import fused_gradients_for
+from ogan_tf.training import train as training
 from ogan_tf.errors import ConfigError
-from ogan_tf.runs import RunDir
+from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.models import load_checkpoint, save_checkpoint
 
 # make test-all runs these on JAX too; make test, those marked numerics.
@@ -219,8 +219,8 @@ def test_bad_speed_settings_are_config_errors(changes, fragment):
 def test_run_callbacks_leave_keras_batch_end_alone():
     """A callback overriding on_train_batch_end makes Keras convert each step's
     logs to numbers (a device sync per step); ours hook batch begins instead."""
-    from ogan_tf.train.callbacks import LogProgress, StopAtStep
-    from ogan_tf.train.step_end import StepEnd
+    from ogan_tf.training.callbacks import LogProgress, StopAtStep
+    from ogan_tf.training.step_end import StepEnd
 
     for cls in (StepEnd, LogProgress, StopAtStep):
         assert cls.on_train_batch_end is keras.callbacks.Callback.on_train_batch_end

@@ -1,4 +1,4 @@
-"""`auto` speed settings (train/speed.py): measured on this machine, the
+"""`auto` speed settings (training/speed.py): measured on this machine, the
 fastest kept, said in one line, recorded in the run's config, cached per
 machine and model shape; explicit on/off, short runs and distributed runs
 are never measured."""
@@ -9,8 +9,8 @@ import keras
 import pytest
 
 from conftest import TINY_SETTINGS, tiny_config
-from ogan_tf.runs import RunDir
-from ogan_tf.train import distribute, speed, training
+from ogan_tf.runs.folder import RunDir
+from ogan_tf.training import distribute, speed, train as training
 
 on_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                            reason="XLA is a choice on TensorFlow only")

@@ -12,9 +12,9 @@ import pytest
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
 from ogan_tf import cli
-from ogan_tf.core.optimizer import AuthorRMSprop
-from ogan_tf.train import building, training
-from ogan_tf.runs import RunDir
+from ogan_tf.model.optimizer import AuthorRMSprop
+from ogan_tf.training import building, train as training
+from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.models import current_step, load_checkpoint, save_checkpoint
 
 # No export at the end: the tests that check one ask for it.
@@ -232,7 +232,7 @@ def test_foreign_checkpoint_is_moved_aside_and_refused_alone(dirs, trained, caps
     runs, _, _ = dirs
     trained("--steps", "10")
     run_dir = RunDir(runs, "t")
-    from ogan_tf.core.networks import build_generator
+    from ogan_tf.model.networks import build_generator
 
     build_generator(32, 8, channels=16).save(run_dir.checkpoint_path(30))
     capsys.readouterr()

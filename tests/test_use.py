@@ -10,11 +10,12 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_networks
 from ogan_tf import cli
 from ogan_tf.runs import models as run_models
-from ogan_tf.core import losses
+from ogan_tf.model import losses
 from ogan_tf.data import images as image_io
-from ogan_tf.use import api, export
+from ogan_tf import api
+from ogan_tf.inference import export
 from ogan_tf.errors import OganError
-from ogan_tf.runs import RunDir
+from ogan_tf.runs.folder import RunDir
 
 Z_DIM, RES = 8, 32
 
@@ -191,7 +192,7 @@ def test_cli_commands_on_a_tiny_run(dirs, trained_run, tmp_path, capsys):
 @pytest.mark.trains
 @pytest.mark.slow
 def test_evaluation_tensorboard_and_ema_export_during_training(dirs):
-    from ogan_tf.train import training
+    from ogan_tf.training import train as training
 
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "m", "shapes", dict(

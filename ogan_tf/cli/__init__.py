@@ -1,6 +1,6 @@
 """`ogan-tf`: argument parsing and one-line errors, over every layer.
 
-cli/train.py holds the commands that train (`train`, `samples`, `claims`),
+cli/train.py holds the commands that train (`train`, `samples`),
 cli/use.py a table of the commands that use a trained model, cli/view.py the
 page (`serve`) and `projector`, cli/common.py what their parsers share
 (--run and its one resolver). The commands'

@@ -1,5 +1,5 @@
 """What several commands' parsers share: the folders, and the model a
-command uses (--run, --weights) with its one resolver (runs/source.py)."""
+command uses (--run, --weights) with its one resolver (runs/resolve.py)."""
 
 from ..config import DEFAULT_PRESET
 
@@ -26,6 +26,6 @@ def run_of(args):
     """(runs_dir, name) of the run that --run names, for the commands that
     need the run itself (its data, checkpoints): an export folder inside a
     run folder names that run."""
-    from ..runs.source import resolve  # loads Keras (see cli/__init__.py)
+    from ..runs.resolve import resolve  # loads Keras (see cli/__init__.py)
 
     return resolve(args.run, args.runs_dir).run(f"`ogan-tf {args.command}`")

@@ -1,5 +1,4 @@
-"""The commands that train: `ogan-tf train`, `samples` (a run's grids) and
-`claims` (trains and evaluates the claims_* presets).
+"""The commands that train: `ogan-tf train` and `samples` (a run's grids).
 
 train's override flags are made from the settings in config.py: one flag
 per setting that has flag=True, with its help text, its choices and a
@@ -111,20 +110,10 @@ def add_parsers(sub, add_dirs):
     samples = sub.add_parser("samples", help="write the three grids from a run")
     add_model_source(samples, samples=True)
 
-    claims = sub.add_parser("claims", help="train and evaluate the claims_* presets; "
-                                           "markdown table")
-    claims.add_argument("--steps", type=int, default=None,
-                        help="steps per preset (default: the presets' 2000)")
-    claims.add_argument("--images", type=int, default=1000,
-                        help="held-out images to evaluate on")
-    claims.add_argument("-o", "--output", default=None,
-                        help="the table's file (default: <runs-dir>/claims.md)")
-    add_dirs(claims)
-
 
 def run_train(args, log=say):
     # Here, not at the top: the training stack loads Keras (see cli/__init__.py).
-    from ..train import training
+    from ..training import train as training
 
     runs_dir, run_name = run_of(args) if args.run else (args.runs_dir, None)
     choice = resolve_data(args.data, args.preset, run_name)
@@ -142,17 +131,10 @@ def run_train(args, log=say):
 
 
 def run_samples(args, log=say):
-    from ..use.grids import write_samples  # loads Keras (see cli/__init__.py)
+    from ..inference.grids import write_samples  # loads Keras (see cli/__init__.py)
 
     runs_dir, name = run_of(args)
     write_samples(runs_dir, args.samples_dir, name, weights=args.weights, log=log)
 
 
-def run_claims(args, log=say):
-    from ..train.claims import run_claims as claims  # loads Keras (see cli/__init__.py)
-
-    claims(args.runs_dir, args.samples_dir, args.output, steps=args.steps, n=args.images,
-           log=log)
-
-
-COMMANDS = {"train": run_train, "samples": run_samples, "claims": run_claims}
+COMMANDS = {"train": run_train, "samples": run_samples}

@@ -38,20 +38,20 @@ OUT_PNG = arg("-o", "--output", required=True, help="output grid image (.png)")
 
 def _load(args, log):
     """The model --run names, loaded when a command's checks have passed."""
-    from ..use import api  # loads Keras
+    from .. import api  # loads Keras
 
     return lambda: api.load(args.run, args.runs_dir, args.weights, log=log)
 
 
 def run_export(args, log=say):
-    from ..use.export import export_run  # loads Keras
+    from ..inference.export import export_run  # loads Keras
 
     export_run(*run_of(args), args.weights, saved_model=not args.no_saved_model, log=log)
 
 
 def run_evaluate(args, log=say):
-    from ..train.hardware import accelerators  # loads Keras
-    from ..use.evaluation import evaluate_run
+    from ..training.hardware import accelerators  # loads Keras
+    from ..evaluation.evaluate import evaluate_run
 
     evaluate_run(*run_of(args), args.weights, n=args.images, fid=not args.no_fid, log=log,
                  fid_network=args.fid_network, fid_images=args.fid_images,
@@ -59,39 +59,39 @@ def run_evaluate(args, log=say):
 
 
 def run_encode(args, log=say):
-    from ..use import commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     commands.encode(_load(args, log), args.images, args.output, args.raw, log)
 
 
 def run_decode(args, log=say):
-    from ..use import commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     commands.decode(_load(args, log), args.codes, args.output, log)
 
 
 def run_reconstruct(args, log=say):
-    from ..use import commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     commands.reconstruct(_load(args, log), args.images, args.output, args.scale, log)
 
 
 def run_interpolate(args, log=say):
-    from ..use import commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     commands.interpolate(_load(args, log), args.a, args.b, args.output, args.steps, args.scale,
                          log)
 
 
 def run_edit(args, log=say):
-    from ..use import commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     commands.edit(_load(args, log), args.images, args.direction, args.amounts, args.output,
                   args.scale, args.orthogonal_to, log, row=args.row)
 
 
 def run_direction(args, log=say):
-    from ..use.latent import commands  # loads Keras
+    from ..apps import latent_commands as commands  # loads Keras
 
     commands.direction(_load(args, log), args.output, args.positive, args.negative,
                        args.labels, args.attribute, args.images, args.limit, args.heldout,
@@ -99,14 +99,14 @@ def run_direction(args, log=say):
 
 
 def run_principal(args, log=say):
-    from ..use.latent import commands  # loads Keras
+    from ..apps import latent_commands as commands  # loads Keras
 
     commands.principal(_load(args, log), args.output, args.images, args.k, args.steps,
                        args.span, args.samples, args.start, args.scale, args.directions, log)
 
 
 def run_neighbours(args, log=say):
-    from ..use.latent import commands  # loads Keras
+    from ..apps import latent_commands as commands  # loads Keras
 
     if args.duplicates:
         commands.duplicates(_load(args, log), args.index, args.output, args.threshold,

@@ -43,7 +43,7 @@ def add_parsers(sub, add_dirs):
 
 
 def run_serve(args, log=say):
-    from ..use.serve import serve  # loads Keras
+    from ..apps.serve import serve  # loads Keras
 
     serve(args.run, args.runs_dir, args.weights, args.images, args.port, args.samples, log,
           host=args.host, max_pixels=args.max_pixels)
@@ -51,7 +51,8 @@ def run_serve(args, log=say):
 
 def run_projector(args, log=say):
     from ..errors import OganError
-    from ..use import api, projector  # loads Keras
+    from .. import api  # loads Keras
+    from ..apps import projector  # loads Keras
 
     if args.attribute and not args.labels:
         raise OganError("--attribute picks columns of --labels; give --labels FILE")

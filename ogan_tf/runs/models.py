@@ -5,12 +5,14 @@ latest checkpoint with the weights a user asks for (``load_run``)."""
 import keras
 import numpy as np
 
-from ..core.batchnorm import unsynchronized_batchnorm
-from ..core.finite import nonfinite_weights
-from ..core.model import OGAN
-from ..core.optimizer import RMSPROP_UPDATES
+from ..model.batchnorm import unsynchronized_batchnorm
+from ..model.finite import nonfinite_weights
+from ..model.ogan import OGAN
+from ..model.optimizer import RMSPROP_UPDATES
 from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
-from . import RunDir, ema_weight_paths, parse_weights
+from .folder import RunDir
+from .names import ema_weight_paths
+from .weights import parse_weights
 
 
 def save_checkpoint(run_dir, model, step, keep, ema=None):

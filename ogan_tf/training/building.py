@@ -1,0 +1,110 @@
+"""A run's model: built for a config (G, E, the OGAN, the author's
+optimizer) with the speed settings that are not saved in it, and its
+weight EMAs."""
+
+import contextlib
+
+import keras
+
+from ..model.augment import parse as parse_augment
+from ..model.batchnorm import set_synchronized_batchnorm
+from ..model.ema import WeightEMA
+from ..model.ogan import OGAN
+from ..model.networks import build_encoder, build_generator
+from ..model.optimizer import make_optimizer
+from ..errors import CheckpointError, ConfigError
+from ..runs.names import ema_path, ema_weight_paths
+from ..runs.models import load_ema_weights
+from . import hardware
+
+
+def build_model(config):
+    """A new, compiled OGAN for `config` (the author's RMSprop)."""
+    args = (config.resolution, config.z_dim, config.variant, config.channels)
+    with dtype_policy(config.precision):  # G and E keep it, also in saved files
+        generator = build_generator(*args)
+        encoder = build_encoder(*args, norm=config.encoder_norm)
+    model = OGAN(
+        generator,
+        encoder,
+        rho_weight=config.rho_weight,
+        qp_weight=config.qp_weight,
+        seed=config.seed,
+        gan_loss=config.gan_loss,
+        encoder_term=config.encoder_term,
+    )
+    model.compile(
+        optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision,
+                                 config.rmsprop_update)
+    )
+    # Slots exist from step 0, so any checkpoint restores the full optimizer.
+    model.optimizer.build(model.trainable_variables)
+    return set_speed_options(model, config)
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Layers built inside use the Keras dtype policy `name`."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def set_speed_options(model, config):
+    """Apply the settings that may change on resume and are not saved in the
+    model: fused_step, XLA and synchronized BatchNorm."""
+    check_backend_options(config)
+    model.fused_step = fused_step_on(config)
+    model.augment = parse_augment(config.augment)
+    model.augment_p = config.augment_p
+    jit_compile = hardware.xla_on(config)
+    if jit_compile != "auto":  # "auto": as compile() resolved it
+        model.jit_compile = bool(jit_compile)
+    set_synchronized_batchnorm([model.generator, model.encoder], config.sync_batchnorm)
+    return model
+
+
+def fused_step_on(config):
+    """Whether the train step is the fused one: fused_step on, or auto with
+    a backend that has it (TensorFlow, JAX)."""
+    if config.fused_step == "auto":
+        return keras.backend.backend() in ("tensorflow", "jax")
+    return bool(config.fused_step)
+
+
+def check_backend_options(config):
+    """ConfigError where a setting needs another Keras backend."""
+    if config.fused_step is True and keras.backend.backend() not in ("tensorflow", "jax"):
+        raise ConfigError(
+            f"fused_step needs the TensorFlow or JAX backend (KERAS_BACKEND is "
+            f"{keras.backend.backend()!r}); drop --fused-step"
+        )
+
+
+def make_ema(config, model):
+    """The run's weight EMAs (None where config.ema_decays is empty)."""
+    if not config.ema_decays:
+        return None
+    return WeightEMA.of_model(model, config.ema_decays, config.ema_rampup)
+
+
+def restore_ema(ema, model, ckpt_path):
+    """Fill `ema`'s averages from the files saved beside `ckpt_path`."""
+    saved = ema_weight_paths(ckpt_path)
+    raw = [v.numpy() for v in ema.variables]
+    try:
+        for decay in ema.decays:
+            if decay not in saved:
+                raise CheckpointError(
+                    f"checkpoint {ckpt_path} has no EMA weights for decay {decay:g} "
+                    f"(expected {ema_path(ckpt_path, decay).name} beside it); "
+                    "restore that file, or start over with --fresh"
+                )
+            load_ema_weights(model, saved[decay])
+            ema.set_values(decay, [v.numpy() for v in ema.variables])
+    finally:
+        for variable, value in zip(ema.variables, raw):
+            variable.assign(value)
