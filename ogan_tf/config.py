@@ -275,7 +275,7 @@ class Config:
 # Settings added after runs were saved, with the value a config.json that
 # lacks them trained with.
 SAVED_BEFORE = {
-    "rmsprop_update": "keras3",  # issue 12: runs before it used Keras 3's RMSprop
+    "rmsprop_update": "keras3",  # a config.json without it trained with Keras 3's RMSprop
 }
 
 SETTINGS = {f.name: f for f in dataclasses.fields(Config)}

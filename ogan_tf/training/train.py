@@ -12,22 +12,20 @@ from pathlib import Path
 
 import keras
 
-from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, load_preset
 from ..model.keras_private import require as require_keras_internals
-from ..data import mnist
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source
 from ..errors import CheckpointError, DataError, DivergedError, OganError, RunStopped
 from ..messages import say
-from ..runs.folder import RunDir, check_resumable
+from ..runs.folder import RunDir
 from ..runs.names import ema_path, ema_weight_paths
 from ..runs.weights import weights_label
 from ..runs import models as run_models
 from ..runs.models import current_step, load_checkpoint
 from ..inference.export import export_run
 from ..inference.grids import sample_grids
-from . import distribute, folder_recipe, hardware, speed
-from .building import (build_model, check_backend_options, make_ema, restore_ema, set_speed_options)
+from . import distribute, hardware, plan, speed
+from .building import build_model, make_ema, restore_ema, set_speed_options
 from .callbacks import LogProgress, StopAtStep
 from .faults import RunGuard, StopSignals
 from .monitors import Evaluator, TensorBoardWriter
@@ -72,11 +70,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=s
     run_dir = RunDir(runs_dir, name)
     if fresh or run_dir.latest_checkpoint() is None:
         return _new_run(run_dir, samples_dir, preset, overrides, fresh, log)
-    saved = run_dir.read_config()
-    check_resumable(saved, {"preset": preset, **overrides})
-    config = saved.replace(
-        **{k: v for k, v in overrides.items() if v is not None and k not in FIXED_FOR_RUN}
-    )
+    saved, config = plan.resumed_config(run_dir, preset, overrides)
     placement = distribute.place(config)
     require_keras_internals()  # after the strategy: it builds a Keras model
     lock = run_dir.lock(log) if placement.is_chief else None
@@ -102,11 +96,7 @@ def start_run(runs_dir, samples_dir, name, preset, overrides, fresh=False, log=s
 
 def _new_run(run_dir, samples_dir, preset, overrides, fresh, log):
     """start_run for a run with no checkpoint (or --fresh): from `preset`."""
-    config = load_preset(preset or DEFAULT_PRESET, **overrides)
-    mnist.ensure(config, log)  # the offline digits are written on first use
-    config = folder_recipe.choose(config, {k for k, v in overrides.items() if v is not None}, log)
-    open_source(config)  # all checks before any file is touched
-    check_backend_options(config)
+    config = plan.new_config(preset, overrides, log)  # all checks before any file is touched
     placement = distribute.place(config)
     require_keras_internals()  # after the strategy: it builds a Keras model
     config = speed.resolve(config, placement, log)  # `auto`: measured (throwaway models)
