@@ -59,7 +59,7 @@ counts=$(grep -cE '^step [0-9,]+/200 ' train.log || true)
 grep -qE '^step 200/200 \(100\.0%\)' train.log || fail "the progress does not reach 200/200"
 grep -q '/100 \[' train.log && fail "a second progress counter in the log"
 
-step "a folder of 40 PNGs, and the offline digits"
+step "a folder of 40 PNGs (its --dry-run first), and the offline digits"
 "$bin/python" - << 'EOF'
 import numpy as np
 from pathlib import Path
@@ -70,6 +70,11 @@ folder.mkdir()
 for i in range(40):
     Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(folder / f"{i}.png")
 EOF
+"$bin/ogan-tf" train --data images/ --run planned --dry-run "${dirs[@]}" > plan.log 2>&1 ||
+    { tail -20 plan.log; fail "ogan-tf train --data images/ --dry-run"; }
+grep -q "folder recipe: resolution 32" plan.log && grep -q "^  steps .* = 3000" plan.log ||
+    { cat plan.log; fail "--dry-run prints the folder recipe's resolution and steps"; }
+[ ! -e runs/planned ] || fail "--dry-run wrote runs/planned"
 "$bin/ogan-tf" train --data images/ --steps 3 --run folder "${dirs[@]}" > folder.log 2>&1 ||
     { tail -20 folder.log; fail "ogan-tf train --data images/"; }
 "$bin/ogan-tf" train --data mnist --data-dir data --steps 3 --run mnist "${dirs[@]}" \
