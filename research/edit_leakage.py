@@ -1,6 +1,6 @@
 """Do edits along a factor's direction change that factor, and only it?
 
-    python examples/edit_leakage.py RUN [--runs-dir runs] [--n 4000] [--edits 200]
+    python research/edit_leakage.py RUN [--runs-dir runs] [--n 4000] [--edits 200]
 
 On the generated shapes, whose factors are known, through the Python API
 (ogan_tf.api, the run's default weights):

@@ -2,7 +2,7 @@
 author's), measured in inference-mode outputs at each checkpoint of a run.
 
     ogan-tf train --run bnprobe --steps 1000 --checkpoint-every 100 --keep-checkpoints 10
-    python benchmarks/bn_statistics_gap.py bnprobe [--runs-dir runs]
+    python research/bn_statistics_gap.py bnprobe [--runs-dir runs]
 
 Prints one JSON line per checkpoint. docs/algorithm.md ("Where we differ")
 quotes it.

