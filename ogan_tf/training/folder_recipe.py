@@ -12,7 +12,7 @@ takes them from the data unless the command line gives them:
                preset's steps: a small set seen hundreds of times teaches E
                its images by heart
   augment      DiffAugment's translation below AUGMENT_BELOW images
-               (model/augment.py), none above (the screening in docs/recipe.md:
+               (model/augment.py), none above (the evidence in docs/recipe.md:
                translation raised the codes' read-out on a small low-detail
                set; cutout too, but cost the reconstructions their class),
                by about one of the images' own pixels: up to 1/8 of the side
