@@ -18,7 +18,6 @@ them, of any size, prepared as in training (inference/images.py); an unreadable 
 named in the log (the ogan_tf logger)."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import keras
@@ -30,6 +29,7 @@ from .runs.weights import weights_label
 from .runs.models import load_run
 from .runs.resolve import is_run_folder, resolve
 from .inference import model_calls as inference
+from .inference.codes import checked_codes
 from .inference.images import ImageError, load_images, read_image  # noqa: F401  (api.load_images, ...)
 from .latent import cache as codes_cache
 from .latent import files as latent_files
@@ -71,18 +71,12 @@ class OganModel:
 
     def decode(self, codes):
         """G(codes) as uint8 images (n, res, res, 3); codes: (n, z_dim) or (z_dim,)."""
-        codes = np.atleast_2d(np.asarray(codes, np.float32))
-        if codes.ndim != 2 or codes.shape[1] != self.z_dim or len(codes) == 0:
-            raise OganError(f"codes have shape {codes.shape}; "
-                            f"this generator takes (n, {self.z_dim})")
-        if not np.all(np.isfinite(codes)):
-            raise OganError("codes contain NaN or infinite values")
-        return inference.decode(self.generator, codes)
+        return inference.decode(self.generator, checked_codes(codes, self.z_dim))
 
     def reconstruct(self, items, scale=None):
         """G(s * N(E(x))) as uint8; s defaults to the run's recon_scale."""
         scale = self.recon_scale if scale is None else scale
-        return self.decode(scale * self.encode(items))
+        return inference.reconstruct(self.generator, self.encoder, self.images(items), scale)
 
     def interpolate(self, a, b, steps=10, scale=None):
         """G(s * ((1 - t) N(E(a)) + t N(E(b)))) for `steps` t from 0 to 1, uint8."""
@@ -90,8 +84,7 @@ class OganModel:
             raise OganError(f"interpolate needs at least 2 steps, got {steps}")
         scale = self.recon_scale if scale is None else scale
         codes = self.encode([self.images(a)[0], self.images(b)[0]])
-        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-        return self.decode(scale * ((1 - t) * codes[0] + t * codes[1]))
+        return inference.interpolate(self.generator, codes[0], codes[1], steps, scale)
 
     # Many files ----------------------------------------------------------------
     def encode_files(self, paths, chunk=256, workers=8):
@@ -100,35 +93,8 @@ class OganModel:
         folder); kept: the indices of the paths that were read. A file that
         cannot be read is skipped and named in the log (the first 20, then a
         count); ImageError when none can be read."""
-        paths = [str(p) for p in paths]
-        codes, kept, skipped = [], [], []
-
-        def read(path):
-            try:
-                return read_image(path, self.resolution, self.crop_max), None
-            except ImageError as err:
-                return None, str(err)
-
-        with ThreadPoolExecutor(workers) as pool:
-            for lo in range(0, len(paths), chunk):
-                batch, rows = [], []
-                for i, (image, err) in enumerate(pool.map(read, paths[lo:lo + chunk]), lo):
-                    if err is None:
-                        batch.append(image)
-                        rows.append(i)
-                        continue
-                    skipped.append(err)
-                    if len(skipped) <= 20:
-                        self.log(f"skipped {err}")
-                if batch:
-                    codes.append(inference.encode(self.encoder, np.stack(batch)))
-                    kept.extend(rows)
-        if len(skipped) > 20:
-            self.log(f"skipped {len(skipped) - 20} more unreadable file(s)")
-        if not kept:
-            raise ImageError(f"no usable image among {len(paths)} file(s)"
-                             + (f" ({skipped[0]})" if skipped else ""))
-        return np.concatenate(codes), np.asarray(kept, np.int64)
+        return inference.encode_files(self.encoder, paths, self.resolution, self.crop_max,
+                                      self.log, chunk, workers)
 
     def _codes_of(self, items, what):
         """(codes, names) of a folder, a list of files or uint8 arrays."""

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 
 from conftest import tiny_networks
+from ogan_tf import api
 from ogan_tf.data import images
-from ogan_tf.inference import grids, model_calls as inference
+from ogan_tf.errors import OganError
+from ogan_tf.inference import codes as code_tools, grids, outputs, model_calls as inference
 
 
 def test_tile_is_row_major():
@@ -50,6 +52,58 @@ def test_interpolation_ends_are_the_reconstructions(nets):
     recon = images.to_uint8(G.predict_on_batch(0.9 * inference.encode(E, real)))
     assert np.abs(strip[:, 32:64].astype(int) - recon[0]).max() <= 1
     assert np.abs(strip[:, -64:-32].astype(int) - recon[1]).max() <= 1
+
+
+def test_mixes_run_from_a_to_b_for_one_code_or_rows():
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(size=(2, 3, 8)).astype(np.float32)
+    mixed = code_tools.mixes(a, b, 5)
+    assert mixed.shape == (3, 5, 8) and mixed.dtype == np.float32
+    assert np.allclose(mixed[:, 0], a) and np.allclose(mixed[:, -1], b)
+    assert np.allclose(mixed[:, 2], (a + b) / 2, atol=1e-6)
+    assert np.allclose(code_tools.mixes(a[1], b[1], 5), mixed[1])
+
+
+def test_checked_codes_take_one_code_or_rows_and_name_what_is_wrong():
+    assert code_tools.checked_codes(np.zeros(8), 8).shape == (1, 8)
+    assert code_tools.checked_codes([0.0] * 8, 8, "the code", one=True).shape == (8,)
+    for value, one, message in [
+        (np.zeros((2, 8)), True, r"the code has shape \(2, 8\); this model's codes are \(8,\)"),
+        ([np.nan] * 8, True, "the code holds NaN or infinite values"),
+        ({"a": 1}, True, "the code is not a list of numbers"),
+    ]:
+        with pytest.raises(OganError, match=message):
+            code_tools.checked_codes(value, 8, "the code", one=one)
+    with pytest.raises(OganError, match=r"codes have shape \(0, 8\); this model's codes are "
+                                         r"\(n, 8\)"):
+        code_tools.checked_codes(np.zeros((0, 8)), 8)
+
+
+def test_the_api_and_the_grids_interpolate_and_pair_alike(nets):
+    G, E = nets
+    real = uint8_images(4, seed=5)
+    model = api.OganModel(E, G, 0.9, {}, log=lambda m: None)
+    strip = grids.interpolation_grid(G, E, real[:1], real[1:2], 0.9, steps=6)
+    mixes = model.interpolate(real[0], real[1], steps=6)
+    assert np.array_equal(strip[:, 32:-32], grids.tile(mixes, 1, 6))
+    recon = model.reconstruct(real)
+    assert np.array_equal(recon, inference.reconstruct(G, E, real, 0.9))
+    paired = grids.reconstruction_grid(G, E, real, 0.9, rows=2)
+    assert np.array_equal(outputs.pairs_grid(real, recon, per_row=2), paired)
+
+
+def test_a_fixed_batch_gives_what_a_direct_call_gives(nets):
+    import threading
+
+    G, E = nets
+    real = uint8_images(5, seed=6)
+    encoder = inference.FixedBatch(E, 2, threading.Lock())
+    generator = inference.FixedBatch(G, 4, threading.Lock())
+    codes = inference.encode(encoder, real)
+    assert codes.shape == (5, 8)
+    assert np.allclose(codes, inference.encode(E, real), atol=1e-4)
+    decoded = inference.decode(generator, codes).astype(int)
+    assert np.abs(decoded - inference.decode(G, codes)).max() <= 1
 
 
 def test_encode_gives_unit_statistics(nets):

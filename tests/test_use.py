@@ -122,8 +122,13 @@ def test_api_bad_input_is_a_clear_error(nets, tmp_path):
     G, E = nets
     model = api.OganModel(E, G, 0.9, {},
                           log=lambda m: None)
-    with pytest.raises(OganError, match=r"codes have shape \(2, 5\); this generator takes"):
+    with pytest.raises(OganError, match=r"codes have shape \(2, 5\); this model's codes are "
+                                         r"\(n, 8\)"):
         model.decode(np.zeros((2, 5)))
+    with pytest.raises(OganError, match="codes hold NaN or infinite values"):
+        model.decode(np.full((1, 8), np.inf))
+    with pytest.raises(OganError, match="codes are not lists of numbers"):
+        model.decode([["a"] * 8])
     with pytest.raises(api.ImageError, match="shape .*pass RGB images"):
         model.encode(np.zeros((2, RES, RES, 4), np.uint8))
     with pytest.raises(api.ImageError, match="dtype float32; pass uint8"):

@@ -16,7 +16,7 @@ from ..data.sources import open_source
 from ..messages import say
 from ..runs.files import atomic_write
 from ..runs.models import load_run
-from .model_calls import decode, encode
+from .model_calls import decode, encode, interpolate, reconstruct
 
 
 KINDS = ("random", "reconstruction", "interpolation")
@@ -46,14 +46,18 @@ def random_grid(generator, z, rows=9, cols=9):
     return tile(decode(generator, z), rows, cols)
 
 
+def pairs(images, recon):
+    """Each image followed by its reconstruction: (2n, H, W, 3), uint8."""
+    return np.stack([images, recon], axis=1).reshape((2 * len(images),) + images.shape[1:])
+
+
 def reconstruction_grid(generator, encoder, images, scale, rows=8):
     """Rows of (real, reconstruction) pairs; images: uint8 (n, H, W, 3)."""
     n = len(images)
     if n % rows:
         raise ValueError(f"{n} images do not fill {rows} rows of pairs")
-    recon = decode(generator, scale * encode(encoder, images))
-    pairs = np.stack([images, recon], axis=1).reshape((2 * n,) + images.shape[1:])
-    return tile(pairs, rows, 2 * n // rows)
+    return tile(pairs(images, reconstruct(generator, encoder, images, scale)),
+                rows, 2 * n // rows)
 
 
 def interpolation_grid(generator, encoder, starts, ends, scale, steps=10):
@@ -61,10 +65,7 @@ def interpolation_grid(generator, encoder, starts, ends, scale, steps=10):
     mixes, end."""
     rows = len(starts)
     codes = encode(encoder, np.concatenate([starts, ends]))
-    alpha = np.linspace(0.0, 1.0, steps, dtype=np.float32)[None, :, None]
-    mixes = (1 - alpha) * codes[:rows, None] + alpha * codes[rows:, None]
-    decoded = decode(generator, scale * mixes.reshape(rows * steps, -1))
-    decoded = decoded.reshape((rows, steps) + decoded.shape[1:])
+    decoded = interpolate(generator, codes[:rows], codes[rows:], steps, scale)
     strip = np.concatenate([starts[:, None], decoded, ends[:, None]], axis=1)
     return tile(strip.reshape((-1,) + strip.shape[2:]), rows, steps + 2)
 

@@ -2,9 +2,12 @@
 uint8 RGB arrays, (n, H, W, 3) or one (H, W, 3), or image files, of any
 size (data/images.py: files decoded by Pillow and converted to RGB, the
 square centre crop of the run's crop_max, antialiased bilinear resize). A
-file that cannot be read is skipped and named in the log; an array of
-another channel count or dtype, or nothing usable, is an ImageError."""
+path is a file or a member of a dataset zip (set.zip/00000/img.png). A file
+that cannot be read is skipped and named in the log; an array of another
+channel count or dtype, or nothing usable, is an ImageError. Many files are
+read on a thread pool, a chunk at a time (read_files)."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,9 @@ from ..data import images as pixels
 from ..data.stylegan_zip import read_bytes
 from ..errors import OganError, first_line
 from ..messages import say
+
+
+SKIPS_NAMED = 20  # unreadable files of read_files named one by one; past them, a count
 
 
 class ImageError(OganError):
@@ -76,3 +82,39 @@ def load_images(items, resolution, log=say, crop_max=0):
                                  + (", ..." if len(skipped) > 1 else "") + ")" if skipped else "")
         )
     return np.stack(images), names
+
+
+def read_files(paths, resolution, crop_max=0, log=say, chunk=256, workers=8):
+    """Yield (uint8 images (m, res, res, 3), their indices in `paths`) of
+    image files, `chunk` paths at a time, read on `workers` threads: memory
+    stays bounded for a large folder. A file that cannot be read is skipped
+    and named in the log (the first SKIPS_NAMED, then a count); ImageError
+    at the end when none could be read."""
+    paths = [str(p) for p in paths]
+    skipped, kept = [], 0
+
+    def read(path):
+        try:
+            return read_image(path, resolution, crop_max), None
+        except ImageError as err:
+            return None, str(err)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for lo in range(0, len(paths), chunk):
+            batch, rows = [], []
+            for i, (image, err) in enumerate(pool.map(read, paths[lo:lo + chunk]), lo):
+                if err is None:
+                    batch.append(image)
+                    rows.append(i)
+                    continue
+                skipped.append(err)
+                if len(skipped) <= SKIPS_NAMED:
+                    log(f"skipped {err}")
+            if batch:
+                kept += len(batch)
+                yield np.stack(batch), rows
+    if len(skipped) > SKIPS_NAMED:
+        log(f"skipped {len(skipped) - SKIPS_NAMED} more unreadable file(s)")
+    if not kept:
+        raise ImageError(f"no usable image among {len(paths)} file(s)"
+                         + (f" ({skipped[0]})" if skipped else ""))

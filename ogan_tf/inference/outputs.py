@@ -9,7 +9,7 @@ import numpy as np
 from ..data.images import EXTENSIONS
 from ..errors import OganError
 from ..runs.files import atomic_write
-from .grids import tile
+from .grids import pairs, tile
 
 IMAGE_SUFFIXES = EXTENSIONS  # what a grid may be written as: what a folder is read for
 
@@ -46,5 +46,4 @@ def rows_grid(rows):
 
 def pairs_grid(images, recon, per_row=4):
     """Rows of up to per_row (image, reconstruction) pairs; blank padding."""
-    pairs = np.stack([images, recon], axis=1).reshape((2 * len(images),) + images.shape[1:])
-    return grid(pairs, 2 * min(len(images), per_row))
+    return grid(pairs(images, recon), 2 * min(len(images), per_row))

@@ -3,7 +3,8 @@ batch shapes, and the run's directions, principal axes and index folder.
 
 Every request goes through `Explorer`; its methods take and return plain
 values (bytes, lists, numpy arrays) and raise the OganError types with one
-line for the page to show. The model is loaded once; each model call is a
+line for the page to show. The model is loaded once and called through
+inference/model_calls.py like everywhere else, each model as a
 `FixedBatch` of one shape, so Keras traces its predict function once per
 model and no request retraces it.
 
@@ -16,16 +17,18 @@ limit.
 import io
 import threading
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ...model import losses
 from ...data import images as pixels
 from ...errors import OganError, first_line
 from ...messages import say
 from ...api import ImageError
+from ...inference import model_calls
+from ...inference.codes import checked_codes
+from ...inference.images import read_image
+from ...inference.model_calls import FixedBatch
 from ...latent import files as latent_files
 from ...latent import fit, similarity
 
@@ -79,34 +82,6 @@ def check_pixels(data, limit):
     if width * height > limit:
         raise ImageError(f"that image is {width} x {height} = {width * height:,} pixels; the "
                          f"page decodes images up to {limit:,} pixels (--max-pixels)")
-
-
-class FixedBatch:
-    """model.predict_on_batch on batches of exactly `size` rows (the last
-    one padded and cut): Keras traces one predict function for that shape
-    (a tf.function on TensorFlow, a jit on JAX). A lock makes calls from the
-    server's threads take turns on the one model."""
-
-    def __init__(self, model, size, lock):
-        self.model, self.size, self.lock = model, size, lock
-
-    def __call__(self, x):
-        x = np.asarray(x, np.float32)
-        out = []
-        for lo in range(0, len(x), self.size):
-            chunk = x[lo:lo + self.size]
-            padded = np.concatenate([chunk, np.zeros((self.size - len(chunk),) + x.shape[1:],
-                                                     np.float32)])
-            with self.lock:
-                y = self.model.predict_on_batch(padded)
-            out.append(np.asarray(y)[:len(chunk)])
-        return np.concatenate(out)
-
-    def traces(self):
-        """How often TensorFlow traced the predict function (None on JAX)."""
-        fn = getattr(self.model, "predict_function", None)
-        count = getattr(fn, "experimental_get_tracing_count", None)
-        return count() if count is not None else None
 
 
 def saved_directions(model):
@@ -173,12 +148,11 @@ class Explorer:
     # Model calls ----------------------------------------------------------------------
     def encode_uint8(self, images):
         """N(E(x)) of uint8 (n, res, res, 3) images, float32 (n, z_dim)."""
-        raw = self.encoder(pixels.to_float(images))
-        return np.asarray(losses.standardize(raw), np.float32)
+        return model_calls.encode(self.encoder, images)
 
     def decode(self, codes):
         """G(codes) as uint8 (n, res, res, 3)."""
-        return pixels.to_uint8(self.generator(codes))
+        return model_calls.decode(self.generator, codes)
 
     # What the page asks -----------------------------------------------------------------
     def describe(self):
@@ -216,16 +190,7 @@ class Explorer:
 
     def code(self, value, what="code"):
         """A (z_dim,) float32 from a request, or OganError."""
-        try:
-            code = np.asarray(value, np.float32)
-        except (TypeError, ValueError):
-            raise OganError(f"the {what} is not a list of numbers") from None
-        if code.shape != (self.model.z_dim,):
-            raise OganError(f"the {what} has shape {code.shape}; this model's codes are "
-                            f"({self.model.z_dim},)")
-        if not np.all(np.isfinite(code)):
-            raise OganError(f"the {what} holds NaN or infinite values")
-        return code
+        return checked_codes(value, self.model.z_dim, f"the {what}", one=True)
 
     def edit(self, code, moves):
         """G(s code + sum of amount * vector over the moves): uint8 (res, res, 3)."""
@@ -246,8 +211,7 @@ class Explorer:
         if not 2 <= steps <= MAX_STEPS:
             raise OganError(f"an interpolation has 2 to {MAX_STEPS} steps, not {steps}")
         a, b = self.code(a, "first code"), self.code(b, "second code")
-        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-        return self.decode(self.model.recon_scale * ((1 - t) * a + t * b))
+        return model_calls.interpolate(self.generator, a, b, steps, self.model.recon_scale)
 
     def samples(self, n=16, seed=0):
         """n random samples G(z), z from the seed: uint8 (n, res, res, 3)."""
@@ -266,9 +230,8 @@ class Explorer:
         for row, sim in zip(rows[0], sims[0]):
             name = self.index.names[row]
             try:
-                image = pixels.load(Path(name).read_bytes(), self.model.resolution,
-                                    self.model.crop_max)[0]
-            except (OSError, pixels.BadImage):  # changed on disk since it was indexed
+                image = read_image(name, self.model.resolution, self.model.crop_max)
+            except ImageError:  # changed on disk since it was indexed
                 image = None
             found.append((name, float(sim), image))
         return found
