@@ -1,5 +1,8 @@
 """`ogan-tf projector`: the files TensorBoard's embedding projector reads."""
 
+import io
+import zipfile
+
 import imageio.v3 as iio
 import keras
 import numpy as np
@@ -66,6 +69,27 @@ def test_projector_files_paths_shapes_and_labels(tmp_path):
     projector.write_projector(model, [paths[0], paths[1]], out, log=lambda m: None)
     check_folder(out, 2, Z_DIM, RES)  # names only: one column, no header
     assert projector.thumbnail_size(100_000, 128) == 8192 // 317
+
+
+def test_projector_reads_members_of_a_dataset_zip(tmp_path):
+    images = make_shapes(3, RES, 4)[0]
+    names = [f"00000/img{i:08d}.png" for i in range(3)]
+    with zipfile.ZipFile(tmp_path / "set.zip", "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, image in zip(names, images):
+            buffer = io.BytesIO()
+            iio.imwrite(buffer, image, extension=".png")
+            archive.writestr(name, buffer.getvalue())
+    members = [str(tmp_path / "set.zip" / name) for name in names]
+    keras.utils.set_random_seed(0)
+    model = api.OganModel(build_encoder(RES, Z_DIM, "sm_4x4", channels=16),
+                          build_generator(RES, Z_DIM, "sm_4x4", channels=16), 0.9,
+                          {"run": "t"}, log=lambda m: None)
+    out = tmp_path / "proj"
+    assert projector.write_projector(model, members, out, log=lambda m: None) == 3
+    codes, rows = check_folder(out, 3, Z_DIM, RES)
+    assert rows == members and np.allclose(codes, model.encode(images), atol=1e-4)
+    sprite = iio.imread(out / projector.SPRITE)
+    assert np.array_equal(sprite[:RES, RES:2 * RES], images[1])  # the thumbnails are the members
 
 
 @pytest.mark.slow

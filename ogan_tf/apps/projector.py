@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..data import images as pixels
 from ..errors import OganError
+from ..inference.images import read_image
 from ..messages import say
 from ..runs.files import atomic_write, write_text
 from ..latent import files as latent_files
@@ -31,7 +31,8 @@ SPRITE_MAX = 8192  # the projector's largest sprite side (pixels)
 
 
 def image_paths(items):
-    """Image files from files and folders (a folder: its images, sorted)."""
+    """Image files from files and folders (a folder: its images, sorted); a
+    file may be a member of a dataset zip (set.zip/00000/img.png)."""
     paths = []
     for item in items:
         if Path(item).is_dir():
@@ -117,16 +118,17 @@ def config_text(count, dim, thumb):
 
 
 def write_projector(model, items, out, table=None, attributes=(), log=say):
-    """Encode the images (files and folders) with an api.OganModel and write
-    the projector's four files into `out`; returns the number of images."""
+    """Encode the images (files and folders) with an OganModel (ogan_tf.api)
+    and write the projector's four files into `out`; returns the number of
+    images. The thumbnails are read as the codes' images are
+    (inference/images.py), at the thumbnail's size."""
     paths = image_paths(items)
     columns, labels = label_columns(paths, table, attributes)
     codes, kept = model.encode_files(paths)
     paths = [paths[i] for i in kept]
     labels = None if labels is None else [labels[i] for i in kept]
     thumb = thumbnail_size(len(paths), model.resolution)
-    thumbs = np.stack([pixels.load(Path(p).read_bytes(), thumb, model.crop_max)[0]
-                       for p in paths])
+    thumbs = np.stack([read_image(p, thumb, model.crop_max) for p in paths])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / TENSORS, "".join("\t".join(f"{v:.6g}" for v in row) + "\n"
