@@ -7,7 +7,7 @@
     pairs = model.reconstruct(uint8_images)      # G(s * N(E(x))), uint8
     strip = model.interpolate("a.png", "b.png", steps=10)
 
-    # The codes put to use (use/latent/, docs/latent.md)
+    # The codes put to use (latent/, docs/latent.md)
     smiling = model.direction("smiling/", "not_smiling/")     # a Direction; .save("smiling.npy")
     rows = model.edit(["a.png"], smiling, [-2, 0, 2])       # (1, 3, res, res, 3) uint8
     index = model.index("photos/")                         # codes of a folder, cached by the run
@@ -15,7 +15,11 @@
 
 Images are uint8 RGB arrays ((n, H, W, 3) or (H, W, 3)), image file paths, or a list mixing
 them, of any size, prepared as in training (inference/images.py); an unreadable file is skipped and
-named in the log (the ogan_tf logger)."""
+named in the log (the ogan_tf logger).
+
+This module is the public API: OganModel's methods take what a user has
+and hand it on to inference/ (the model calls, images, codes) and latent/
+(directions, principal axes, the folder index and its cache)."""
 
 import json
 from pathlib import Path
@@ -31,9 +35,9 @@ from .runs.resolve import is_run_folder, resolve
 from .inference import model_calls as inference
 from .inference.codes import checked_codes
 from .inference.images import ImageError, load_images, read_image  # noqa: F401  (api.load_images, ...)
-from .latent import cache as codes_cache
+from .latent import directions, fit, similarity
 from .latent import files as latent_files
-from .latent import fit, similarity
+from .latent import index as latent_index
 
 
 class OganModel:
@@ -114,7 +118,19 @@ class OganModel:
             raise ImageError(f"{what}: {err}") from None
         return codes, [str(paths[i]) for i in kept]
 
-    # Directions, edits, principal axes (use/latent/) ------------------------------
+    def _codes_with_values(self, images, values):
+        """(codes, values) of images (files or uint8) with one value each; a
+        file that cannot be read is skipped with its value."""
+        values = np.asarray(values, np.float64)
+        if isinstance(images, np.ndarray):
+            return self.encode(images), values
+        images = [str(p) for p in images]
+        if len(images) != len(values):
+            raise fit.DirectionError(f"{len(images)} images but {len(values)} values")
+        codes, kept = self.encode_files(images)
+        return codes, values[kept]
+
+    # Directions, edits, principal axes (latent/) -----------------------------------
     def about(self):
         """run, step, weights and z_dim: what a direction or cache records."""
         return {k: self.info.get(k) for k in ("run", "step", "weights")} | {"z_dim": self.z_dim}
@@ -131,32 +147,15 @@ class OganModel:
         its value. Returns a latent Direction (vector, info with the held-out
         score of the read-out; .save(path)).
         """
-        if (positive is None) != (negative is None) or (positive is None) == (images is None):
-            raise fit.DirectionError("give positive and negative examples, or images "
-                                     "with values")
+        directions.check_examples(positive, negative, images, values)
         if images is not None:
-            if values is None:
-                raise fit.DirectionError("images need values (one per image)")
-            values = np.asarray(values, np.float64)
-            if isinstance(images, np.ndarray):
-                codes = self.encode(images)
-            else:
-                images = [str(p) for p in images]
-                if len(images) != len(values):
-                    raise fit.DirectionError(f"{len(images)} images but {len(values)} values")
-                codes, kept = self.encode_files(images)
-                values = values[kept]
+            codes, values = self._codes_with_values(images, values)
             vector, stats = fit.find_direction(codes, values, classes, heldout, seed)
             source = {"images": len(values)}
         else:
-            pos, pos_names = self._codes_of(positive, "the positive examples")
-            neg, neg_names = self._codes_of(negative, "the negative examples")
-            if pos_names and pos_names == neg_names:
-                raise fit.DirectionError("the positive and negative examples are the same "
-                                         "images: one class only")
-            codes = np.concatenate([pos, neg])
-            labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg))])
-            vector, stats = fit.find_direction(codes, labels, True, heldout, seed)
+            vector, stats = directions.from_classes(
+                self._codes_of(positive, "the positive examples"),
+                self._codes_of(negative, "the negative examples"), heldout, seed)
             source = {}
         info = {"kind": "direction", "attribute": attribute, **self.about(), **source, **stats}
         return latent_files.Direction(vector, info)
@@ -165,22 +164,7 @@ class OganModel:
         """A unit (z_dim,) vector from a Direction, a direction file or an
         array; a direction found on another run or step is used with a note.
         row: which row of a file of (k, z_dim) directions (GANSpace)."""
-        if isinstance(direction, latent_files.Direction):
-            vector, info = direction.vector, direction.info
-        elif isinstance(direction, (str, Path)):
-            vector, info = latent_files.load_direction(direction, self.z_dim, row)
-        else:
-            vector, info = np.asarray(direction, np.float32), {}
-        if vector.shape != (self.z_dim,):
-            raise fit.DirectionError(f"a direction of shape {vector.shape}; this model's "
-                                     f"codes are ({self.z_dim},)")
-        found = (info.get("run"), info.get("step"))
-        here = (self.info.get("run"), self.info.get("step"))
-        if found[0] is not None and here[0] is not None and found != here:
-            name = f" {direction}" if isinstance(direction, (str, Path)) else ""
-            self.log(f"note: the direction{name} was found on run {found[0]!r} step "
-                     f"{found[1]}; this model is run {here[0]!r} step {here[1]}")
-        return fit.unit(vector).astype(np.float32)
+        return directions.unit_vector(direction, self.z_dim, self.info, self.log, row)
 
     def edit(self, images, direction, amounts, scale=None, orthogonal_to=(), row=None):
         """G(s N(E(x)) + a d) for each image x and amount a: uint8
@@ -195,6 +179,10 @@ class OganModel:
         amounts = np.atleast_1d(np.asarray(amounts, np.float32))
         scale = self.recon_scale if scale is None else scale
         codes = fit.edit_codes(self.encode(images), d, amounts, scale)
+        return self._decode_rows(codes)
+
+    def _decode_rows(self, codes):
+        """G of codes (n, m, z_dim) as uint8 (n, m, res, res, 3)."""
         out = self.decode(codes.reshape(-1, self.z_dim))
         return out.reshape(codes.shape[:2] + out.shape[1:])
 
@@ -209,7 +197,7 @@ class OganModel:
             codes = inference.encode(self.encoder, self.decode(z.astype(np.float32)))
             source = f"{samples} generated images G(z)"
         else:
-            codes, names = self._codes_of(images, "--images")
+            codes, _ = self._codes_of(images, "--images")
             source = str(images) if isinstance(images, (str, Path)) else f"{len(codes)} images"
         mean, axes, std, explained = fit.principal_axes(codes, k)
         return {"mean": mean, "axes": axes, "std": std, "explained": explained,
@@ -221,9 +209,7 @@ class OganModel:
         code or the code of image `start`. uint8 (k, steps, res, res, 3)."""
         scale = self.recon_scale if scale is None else scale
         centre = axes["mean"] if start is None else self.encode(start)[0]
-        codes = fit.walk(centre, axes["axes"], axes["std"], steps, span)
-        out = self.decode(scale * codes.reshape(-1, self.z_dim))
-        return out.reshape(codes.shape[:2] + out.shape[1:])
+        return self._decode_rows(scale * fit.walk(centre, axes["axes"], axes["std"], steps, span))
 
     # Neighbours ----------------------------------------------------------------------
     def index(self, folder, cache=True):
@@ -231,24 +217,12 @@ class OganModel:
         full paths). With cache, they are kept in <run>/index_cache/ and reused
         while the folder's file list, sizes and modification times and this
         model's run, step and weights are unchanged."""
-        paths = latent_files.list_images(folder)
-        key = path = None
-        if cache and self.home is not None:
-            key = codes_cache.folder_key(paths, **self.about(), resolution=self.resolution,
-                                           crop_max=self.crop_max)
-            path = codes_cache.cache_path(self.home, folder)
-            cached = codes_cache.read_cache(path, key)
-            if cached is not None:
-                self.log(f"codes of {len(cached[1])} image(s) of {folder} from the cache {path}")
-                return similarity.Index(*cached, folder=str(folder))
-        codes, kept = self.encode_files(paths)
-        names = [paths[i] for i in kept]
-        if path is not None:  # the codes first: a cache that cannot be written loses nothing
-            failed = codes_cache.write_cache(path, key, codes, names)
-            self.log(f"encoded {len(names)} image(s) of {folder}; "
-                     + (f"cached in {path}" if failed is None else
-                        f"warning: not cached ({failed}); the codes are used all the same"))
-        return similarity.Index(codes, names, folder=str(folder))
+        context = self.about() | {"resolution": self.resolution, "crop_max": self.crop_max}
+        return latent_index.folder_index(folder, self.encode_files,
+                                         self.home if cache else None, context, self.log)
+
+    def _index(self, index):
+        return index if isinstance(index, similarity.Index) else self.index(index)
 
     def neighbours(self, queries, index, k=8, query_names=None):
         """(rows (q, k) int64, similarities (q, k)) of the k index images
@@ -257,25 +231,15 @@ class OganModel:
         list). index: an Index or a folder. Names: index.names[rows]."""
         if k < 1:
             raise OganError(f"k must be at least 1, got {k}")
-        if not isinstance(index, similarity.Index):
-            index = self.index(index)
+        index = self._index(index)
         images, names = load_images(queries, self.resolution, self.log, self.crop_max)
         names = names if query_names is None else list(query_names)
-        where = {str(Path(n).resolve()): i for i, n in enumerate(index.names)}
-        exclude = np.array([where.get(str(Path(n).resolve()), -1) for n in names])
-        if len(index.names) - (exclude >= 0).any() < 1:
-            raise OganError("the index holds no image besides the queries")
-        rows, sims = similarity.nearest(inference.encode(self.encoder, images), index.codes, k,
-                                        exclude=exclude if (exclude >= 0).any() else None)
-        return rows, sims
+        return latent_index.neighbours(index, inference.encode(self.encoder, images), names, k)
 
     def duplicates(self, index, threshold=0.99):
         """Pairs (name_a, name_b, similarity) of an index (or folder) whose
         codes' cosine similarity is at least threshold, most similar first."""
-        if not isinstance(index, similarity.Index):
-            index = self.index(index)
-        return [(index.names[i], index.names[j], s)
-                for i, j, s in similarity.duplicate_pairs(index.codes, threshold)]
+        return latent_index.duplicates(self._index(index), threshold)
 
 
 def load(source, runs_dir="runs", weights="auto", log=say):

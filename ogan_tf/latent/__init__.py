@@ -1,14 +1,10 @@
-"""Use the codes N(E(x)): attribute directions, edits, neighbours and
-principal axes, in plain numpy.
-
-  fit.py         read-outs (logistic regression, ridge least squares), the
-                 held-out split, directions from examples, orthogonalising,
-                 principal axes and the walks along them
-  similarity.py  cosine similarity in blocks: nearest neighbours, near-duplicate pairs
-  files.py       direction files (.npy + .json sidecar), attribute tables
-                 (CelebA list_attr_celeba.txt, CSV), folder listings
-  cache.py       the cache of an index folder's codes
-
-The model calls (encode, decode) are in api.py's OganModel (direction,
-edit, principal, walk, index, neighbours); the commands in cli/use.py.
-"""
+"""What to do with the codes N(E(x)), in plain numpy on the codes (the model
+calls stay in inference/, the public methods in api.py): fit.py fits the
+linear read-outs (logistic regression, ridge least squares) on a held-out
+split and gives directions, orthogonalising, principal axes and the walks
+along them; directions.py finds a direction from two classes of examples or
+checks one a user gives; similarity.py computes cosine similarity in
+blocks (nearest neighbours, near-duplicate pairs); index.py holds the codes
+of a folder as an Index, with its neighbours and duplicates; cache.py keeps
+an index folder's codes in the run folder; files.py reads and writes
+direction files, attribute tables and folder listings."""

@@ -1,6 +1,6 @@
 """The cache of an index folder's codes: <run>/index_cache/<folder>-<hash>.npz,
-reused while the folder's files and the model are unchanged (api.py's
-OganModel.index)."""
+reused while the folder's files and the model are unchanged (index.py's
+folder_index)."""
 
 import hashlib
 import json
