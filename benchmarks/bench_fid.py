@@ -10,8 +10,8 @@ all threads) side by side, with the CPU's name:
   shapes images at 32 px, resized to 299; per image, and extrapolated to
   `--images` samples plus as many real images;
 - fid_plain: the FID of two 2048-wide feature sets of `--images` rows with
-  the d x d eigenproblems (use.feature_distances.frechet_distance): the
-  baseline, what every evaluation paid before the reference was cached;
+  the d x d eigenproblems (evaluation.feature_distances.frechet_distance):
+  the baseline, what an evaluation pays without a cached reference;
 - reference_root: the reference covariance's square root, once per data set
   (covariance_sqrt; cached with the reference statistics);
 - fid_cached: an evaluation's FID against the cached reference

@@ -21,8 +21,8 @@ keras modes (our package, ogan_tf.training.train):
   fit_bf16      the same with precision=mixed_bfloat16
   fused_f32     fit_f32 with the fused step (fused_step=true)
   fastest       the fused step and mixed_bfloat16
-  sync_bf16     fit_bf16 plus a callback overriding on_train_batch_end (as
-                ours did before): Keras then reads every step's logs
+  sync_bf16     fit_bf16 plus a callback overriding on_train_batch_end (which
+                ours avoid): Keras then reads every step's logs
   bare_bf16     mixed_bfloat16, plain Keras fit without our run callbacks
   bare_bf16_spe the same with steps_per_execution=8
 torch modes (the plain port: same networks and loss, three E passes, one

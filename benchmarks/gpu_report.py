@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-# name, numerator and denominator as (tag, mode, field), goal (issue 23)
+# name, numerator and denominator as (tag, mode, field), goal (benchmarks/README.md#gpu)
 RATIOS = [
     ("ours_f32_vs_port_f32", ("128", "fit_f32", "img_s"), ("128", "plain_f32", "img_s"), 1.0),
     ("ours_bf16_vs_port_bf16", ("128", "fit_bf16", "img_s"), ("128", "plain_bf16", "img_s"),
