@@ -1,2 +1,3 @@
-"""Applications built on the inference layer: the local page (serve/), the
-projector files, and what each model command writes (one call per command)."""
+"""Applications built on inference/ and api.py like any other caller: the
+local page (serve/), the codes in TensorBoard's projector (projector.py),
+and what each model command writes (commands.py, one function per command)."""

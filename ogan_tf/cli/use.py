@@ -1,7 +1,8 @@
 """The commands that use a trained model: export, evaluate, encode, decode,
 reconstruct, interpolate, and the latent tools (direction, principal, edit,
 neighbours). A table: each command's flags and one call into the layers
-below (use/), which import Keras only when a command runs (cli/__init__.py).
+below (apps/commands.py, inference/export.py, evaluation/evaluate.py),
+which import Keras only when a command runs (cli/__init__.py).
 """
 
 import argparse
@@ -91,7 +92,7 @@ def run_edit(args, log=say):
 
 
 def run_direction(args, log=say):
-    from ..apps import latent_commands as commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     commands.direction(_load(args, log), args.output, args.positive, args.negative,
                        args.labels, args.attribute, args.images, args.limit, args.heldout,
@@ -99,14 +100,14 @@ def run_direction(args, log=say):
 
 
 def run_principal(args, log=say):
-    from ..apps import latent_commands as commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     commands.principal(_load(args, log), args.output, args.images, args.k, args.steps,
                        args.span, args.samples, args.start, args.scale, args.directions, log)
 
 
 def run_neighbours(args, log=say):
-    from ..apps import latent_commands as commands  # loads Keras
+    from ..apps import commands  # loads Keras
 
     if args.duplicates:
         commands.duplicates(_load(args, log), args.index, args.output, args.threshold,

@@ -1,5 +1,5 @@
 // The page of `ogan-tf serve`: plain JavaScript over the JSON endpoints of
-// ogan_tf/use/serve/server.py. State: the current image's code (codeA), the
+// ogan_tf/apps/serve/server.py. State: the current image's code (codeA), the
 // second image's code (codeB), the sliders (vector, unit, amount).
 "use strict";
 
