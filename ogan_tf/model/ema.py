@@ -20,7 +20,7 @@ batch size throughout, so the same thing): at update t the half-life is at
 most r t steps, a decay of at most 0.5 ** (1 / (r t)). We take the smaller
 of that and the debiased d_t: early in a run the average follows the
 weights closely (after 300 steps with r = 0.05, a half-life of 15 steps
-instead of the 693 of decay 0.999, so a short run's average is no longer
+instead of the 693 of decay 0.999, so a short run's average is not
 mostly its untrained start), and from t = ln 2 / (r ln(1/d)) on (13,850
 steps for d = 0.999, r = 0.05) the plain debiased decay rules.
 """

@@ -1,4 +1,4 @@
-"""A run's models beside its folder (runs/__init__.py: the files alone):
+"""A run's models beside its folder (runs/folder.py: the files alone):
 saving a checkpoint of the OGAN model, loading one back, and loading a run's
 latest checkpoint with the weights a user asks for (``load_run``)."""
 
