@@ -140,7 +140,7 @@ def _threaded(source, config, stats, log, shard, batch_size):
 
 def _disk_share(source, log, shard):
     """The training indices this pipeline reads (announced, and probed: a
-    set none of whose first images can be read is a DataError now)."""
+    set none of whose first images can be read is a DataError)."""
     train = source.train_indices
     index, count = shard
     share = f" (input pipeline {index} of {count} reads every {count}th)" if count > 1 else ""
