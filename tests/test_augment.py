@@ -120,3 +120,14 @@ def test_augmented_training_steps_move_and_stay_finite(fused):
     assert np.isfinite(logs["loss"][-1]) and np.isfinite(logs["z_corr"][-1])
     after = [ops.convert_to_numpy(w) for w in model.encoder.trainable_weights]
     assert any(not np.allclose(a, b) for a, b in zip(before, after))
+
+
+def test_a_resumed_run_trains_with_its_configs_augmentation(tmp_path):
+    """Config.augment and augment_p may change when a run resumes: the
+    checkpoint's model takes the run's (training/building.py)."""
+    from ogan_tf.training.building import build_model, load_for_run
+
+    build_model(tiny_config(augment="cutout")).save(tmp_path / "c.keras")
+    config = tiny_config(augment="translation", augment_p=0.5, fused_step=True)
+    model = load_for_run(tmp_path / "c.keras", config)
+    assert (model.augment, model.augment_p, model.fused_step) == (("translation",), 0.5, True)

@@ -19,7 +19,7 @@ import pytest
 
 from ogan_tf import cli
 from ogan_tf.data import sources
-from ogan_tf.training import distribute, train as training
+from ogan_tf.training import building, distribute, train as training
 from ogan_tf.config import load_preset
 from ogan_tf.errors import ConfigError
 
@@ -46,7 +46,7 @@ def _one_step(config, start_weights, x):
         model = training.build_model(config)
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0))
         model.set_weights(start_weights)
-    training.set_speed_options(model, config)
+    building.set_speed_options(model, config)  # compile() set XLA anew
     history = model.fit(tf.data.Dataset.from_tensors(x).repeat(), steps_per_epoch=1,
                         epochs=1, verbose=0)
     return _state(model), {k: v[-1] for k, v in history.history.items()}

@@ -82,7 +82,7 @@ def test_xla_is_off_under_tf_distribute_with_a_warning():
     assert hardware.xla_on(config) is False
     assert any("XLA (jit_compile) is off under --strategy mirrored" in line
                for line in hardware.warnings(config))
-    model = training.set_speed_options(training.build_model(config), config)
+    model = training.build_model(config)
     assert model.jit_compile is False
     assert hardware.xla_on(config.replace(strategy="none")) is True
     assert hardware.xla_on(config.replace(strategy="data-parallel")) is True  # JAX: one program

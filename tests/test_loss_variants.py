@@ -11,7 +11,7 @@ import pytest
 from keras import ops
 
 from ogan_tf import config
-from ogan_tf.model import losses
+from ogan_tf.model import losses, step
 from ogan_tf.model.ogan import OGAN
 from test_model import Z_DIM, _close, _norm, batch, split_gradients, tiny_ogan
 
@@ -50,7 +50,7 @@ def test_variant_routes_gradients_like_the_two_player_objectives(gan_loss, encod
     model = tiny_ogan("sm_4x4")
     G, E = model.generator, model.encoder
     x, z = batch()
-    out = model.combined(x, z, training=True)
+    out = step.author_graph(model, x, z, training=True)
     _, terms = losses.GAN_LOSSES[gan_loss](
         **out, rho_weight=W, qp_weight=0.25, encoder_term=encoder_term
     )
@@ -58,7 +58,7 @@ def test_variant_routes_gradients_like_the_two_player_objectives(gan_loss, encod
     assert np.asarray(terms["z_corr"]).shape == (8,)
 
     def scalars():
-        out = model.combined(x, z, training=True)
+        out = step.author_graph(model, x, z, training=True)
         loss, terms = losses.GAN_LOSSES[gan_loss](
             **out, rho_weight=W, qp_weight=0.25, encoder_term=encoder_term
         )

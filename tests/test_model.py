@@ -4,7 +4,7 @@ import pytest
 from keras import ops
 
 from conftest import gradients, random_batch, tiny_networks
-from ogan_tf.model import losses
+from ogan_tf.model import losses, step
 from ogan_tf.model.ogan import OGAN
 from ogan_tf.model.optimizer import make_optimizer
 
@@ -49,7 +49,7 @@ def test_single_loss_routes_gradients_like_the_two_player_objectives(variant):
     x, z = batch()
 
     def scalars():
-        out = model.combined(x, z, training=True)
+        out = step.author_graph(model, x, z, training=True)
         loss, terms = losses.ogan_qp_loss(**out, rho_weight=0.5)
         # The article's two objectives, written out with no stop-gradient.
         x_fake = G(z, training=True)
@@ -114,10 +114,30 @@ def test_config_round_trip_gives_identical_outputs():
     clone.set_weights(model.get_weights())
     assert clone.rho_weight == 0.7 and clone.seed == 3 and clone.z_dim == Z_DIM
     x, z = batch()
-    a = model.combined(x, z)
-    b = clone.combined(x, z)
+    a = step.author_graph(model, x, z)
+    b = step.author_graph(clone, x, z)
     for key in ("x_fake_ng", "z_real", "z_fake"):
         assert np.array_equal(np.asarray(a[key]), np.asarray(b[key]))
+
+
+@pytest.mark.numerics
+def test_saved_model_keeps_its_augmentation_and_files_without_it_load_plain(tmp_path):
+    """augment and augment_p change the algorithm: a loaded file has them.
+    The step kind is a speed choice the run makes (training/building.py)."""
+    G, E = tiny_networks()
+    model = OGAN(G, E, seed=0, augment="translation:0.0625,cutout", augment_p=0.5,
+                 fused_step=True)
+    assert model.augment == ("translation:0.0625", "cutout") and model.fused_step is True
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert (loaded.augment, loaded.augment_p) == (("translation:0.0625", "cutout"), 0.5)
+    assert loaded.fused_step is False
+    plain = OGAN.from_config({k: v for k, v in model.get_config().items()
+                              if k not in ("augment", "augment_p")})
+    assert (plain.augment, plain.augment_p) == ((), 1.0)
+    assert OGAN(*tiny_networks(), augment="none").augment == ()
+    with pytest.raises(ValueError, match="augment"):
+        OGAN(*tiny_networks(), augment=("colour",))
 
 
 @pytest.mark.trains

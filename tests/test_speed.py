@@ -11,8 +11,7 @@ import pytest
 from conftest import TINY, TINY_SETTINGS, gradients, random_batch
 from conftest import tiny_config as conftest_tiny_config
 from ogan_tf import cli
-from ogan_tf.model import losses
-from ogan_tf.model.fused import fused_gradients_for
+from ogan_tf.model import losses, step
 from ogan_tf.training import train as training
 from ogan_tf.errors import ConfigError
 from ogan_tf.runs.folder import RunDir
@@ -37,7 +36,8 @@ def reference_gradients(model, x, z):
     """The author's single loss over his three-E-pass graph, differentiated
     as one loss (conftest.gradients: a tape on TF, jax.vjp on JAX)."""
     def author_loss():
-        return {"loss": losses.ogan_qp_loss(**model.combined(x, z, training=True))[0]}
+        out = step.author_graph(model, x, z, training=True)
+        return {"loss": losses.ogan_qp_loss(**out)[0]}
 
     return author_loss()["loss"], gradients(author_loss, model.trainable_variables)["loss"]
 
@@ -53,7 +53,7 @@ def test_fused_step_gives_the_author_loss_and_gradients(variant):
     model = training.build_model(tiny_config(variant=variant))
     x, z = batch()
     ref_loss, ref = reference_gradients(model, x, z)
-    loss, _, fused = fused_gradients_for(keras.backend.backend())(model, x, z)
+    loss, _, fused = step.fused_gradients(model, x, z)
     assert float(loss) == pytest.approx(float(ref_loss), rel=1e-6, abs=1e-7)
     assert len(fused) == len(ref) and all(g is not None for g in fused)
     # Float round-off: each gradient within 1e-5 of the largest entry overall
@@ -121,7 +121,7 @@ def test_bf16_run_tracks_float32():
         history = model.fit(data, steps_per_epoch=25, epochs=4, verbose=0, shuffle=False).history
         z_corr[precision] = history["z_corr"]
         assert model.generator.layers[-2].compute_dtype == precision.split("_")[-1]
-        out = model.combined(x[:8], keras.random.normal((8, Z_DIM)), training=True)
+        out = step.author_graph(model, x[:8], keras.random.normal((8, Z_DIM)), training=True)
         # the loss's inputs
         assert all(keras.backend.standardize_dtype(t.dtype) == "float32" for t in out.values())
     bf16, f32 = z_corr["mixed_bfloat16"], z_corr["float32"]

@@ -1,6 +1,6 @@
 """Every private Keras internal ogan_tf touches, in this one module.
 
-The fused step (model/fused.py) replaces Keras' train step and must update
+The fused step (model/step.py) replaces Keras' train step and must update
 Keras' own loss metric and metric state as Keras' step does; the author's
 RMSprop (model/optimizer.py) reads Keras' velocity slots. These names are not
 Keras API: training checks them when it starts (``require``) and names the

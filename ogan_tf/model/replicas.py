@@ -35,7 +35,9 @@ def wait_for_replicas():
     """Under MirroredStrategy, wait here (while tracing) until every replica
     thread has arrived: so none is still in an earlier BN call when another
     squares the momentum (batchnorm.SquaredMomentum). Adds nothing to the
-    traced graph; TensorFlow only."""
+    traced graph; TensorFlow only (a no-op on other backends)."""
+    if keras.backend.backend() != "tensorflow":
+        return
     import tensorflow as tf
 
     context = tf.distribute.get_replica_context()

@@ -1,6 +1,7 @@
-"""A run's model: built for a config (G, E, the OGAN, the author's
-optimizer) with the speed settings that are not saved in it, and its
-weight EMAs."""
+"""A run's model: built for its config (G, E, the OGAN with its loss,
+augmentation and step kind, the author's optimizer) or loaded from a
+checkpoint to train on, with the speed settings a checkpoint does not hold;
+and its weight EMAs."""
 
 import contextlib
 
@@ -12,14 +13,16 @@ from ..model.ema import WeightEMA
 from ..model.ogan import OGAN
 from ..model.networks import build_encoder, build_generator
 from ..model.optimizer import make_optimizer
+from ..model.step import FUSED_BACKENDS
 from ..errors import CheckpointError, ConfigError
 from ..runs.names import ema_path, ema_weight_paths
-from ..runs.models import load_ema_weights
+from ..runs.models import load_checkpoint, load_ema_weights
 from . import hardware
 
 
 def build_model(config):
     """A new, compiled OGAN for `config` (the author's RMSprop)."""
+    check_backend_options(config)
     args = (config.resolution, config.z_dim, config.variant, config.channels)
     with dtype_policy(config.precision):  # G and E keep it, also in saved files
         generator = build_generator(*args)
@@ -32,6 +35,9 @@ def build_model(config):
         seed=config.seed,
         gan_loss=config.gan_loss,
         encoder_term=config.encoder_term,
+        augment=config.augment,
+        augment_p=config.augment_p,
+        fused_step=fused_step_on(config),
     )
     model.compile(
         optimizer=make_optimizer(config.learning_rate, config.rmsprop_rho, config.precision,
@@ -53,13 +59,31 @@ def dtype_policy(name):
         keras.config.set_dtype_policy(previous)
 
 
-def set_speed_options(model, config):
-    """Apply the settings that may change on resume and are not saved in the
-    model: fused_step, XLA and synchronized BatchNorm."""
-    check_backend_options(config)
-    model.fused_step = fused_step_on(config)
+def load_for_run(path, config):
+    """The checkpoint at `path` (runs.models.load_checkpoint) as run `config`
+    trains on from it: with the config's augmentation (Config.augment and
+    augment_p may change when a run resumes) and speed settings.
+    CheckpointError where an EMA file of the config's decays is not beside
+    it: every worker checks, so all pick the same checkpoint."""
+    model = load_checkpoint(path, config)
+    missing = [d for d in config.ema_decays if d not in ema_weight_paths(path)]
+    if missing:
+        raise CheckpointError(
+            f"checkpoint {path} has no EMA weights for decay {missing[0]:g} "
+            f"(expected {ema_path(path, missing[0]).name} beside it)"
+        )
     model.augment = parse_augment(config.augment)
     model.augment_p = config.augment_p
+    return set_speed_options(model, config)
+
+
+def set_speed_options(model, config):
+    """Apply the speed settings, which change only how fast a step runs: the
+    step kind (fused or plain), XLA and synchronized BatchNorm. A checkpoint
+    does not hold them and a resumed run may change them; compile() sets
+    XLA anew."""
+    check_backend_options(config)
+    model.fused_step = fused_step_on(config)
     jit_compile = hardware.xla_on(config)
     if jit_compile != "auto":  # "auto": as compile() resolved it
         model.jit_compile = bool(jit_compile)
@@ -71,13 +95,13 @@ def fused_step_on(config):
     """Whether the train step is the fused one: fused_step on, or auto with
     a backend that has it (TensorFlow, JAX)."""
     if config.fused_step == "auto":
-        return keras.backend.backend() in ("tensorflow", "jax")
+        return keras.backend.backend() in FUSED_BACKENDS
     return bool(config.fused_step)
 
 
 def check_backend_options(config):
     """ConfigError where a setting needs another Keras backend."""
-    if config.fused_step is True and keras.backend.backend() not in ("tensorflow", "jax"):
+    if config.fused_step is True and keras.backend.backend() not in FUSED_BACKENDS:
         raise ConfigError(
             f"fused_step needs the TensorFlow or JAX backend (KERAS_BACKEND is "
             f"{keras.backend.backend()!r}); drop --fused-step"
@@ -92,17 +116,12 @@ def make_ema(config, model):
 
 
 def restore_ema(ema, model, ckpt_path):
-    """Fill `ema`'s averages from the files saved beside `ckpt_path`."""
+    """Fill `ema`'s averages from the files saved beside `ckpt_path` (one per
+    decay: load_for_run checked they are there)."""
     saved = ema_weight_paths(ckpt_path)
     raw = [v.numpy() for v in ema.variables]
     try:
         for decay in ema.decays:
-            if decay not in saved:
-                raise CheckpointError(
-                    f"checkpoint {ckpt_path} has no EMA weights for decay {decay:g} "
-                    f"(expected {ema_path(ckpt_path, decay).name} beside it); "
-                    "restore that file, or start over with --fresh"
-                )
             load_ema_weights(model, saved[decay])
             ema.set_values(decay, [v.numpy() for v in ema.variables])
     finally:

@@ -30,6 +30,7 @@ from .. import __version__
 from ..data.pipeline import training_dataset
 from ..data.sources import open_source
 from ..errors import OganError
+from ..model.step import FUSED_BACKENDS
 from ..messages import say
 from ..runs.files import atomic_write
 from . import hardware
@@ -53,7 +54,7 @@ def candidates(config):
     options = {}
     if config.jit_compile == "auto" and backend == "tensorflow":
         options["jit_compile"] = (True, False)  # JAX always compiles with XLA
-    if config.fused_step == "auto" and backend in ("tensorflow", "jax"):
+    if config.fused_step == "auto" and backend in FUSED_BACKENDS:
         options["fused_step"] = (True, False)
     names = list(options)
     return [dict(zip(names, values)) for values in itertools.product(*options.values())]

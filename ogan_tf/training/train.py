@@ -18,14 +18,13 @@ from ..data.sources import open_source
 from ..errors import CheckpointError, DataError, DivergedError, OganError, RunStopped
 from ..messages import say
 from ..runs.folder import RunDir
-from ..runs.names import ema_path, ema_weight_paths
 from ..runs.weights import weights_label
 from ..runs import models as run_models
-from ..runs.models import current_step, load_checkpoint
+from ..runs.models import current_step
 from ..inference.export import export_run
 from ..inference.grids import sample_grids
 from . import distribute, hardware, plan, speed
-from .building import build_model, make_ema, restore_ema, set_speed_options
+from .building import build_model, load_for_run, make_ema, restore_ema
 from .callbacks import LogProgress, StopAtStep
 from .faults import RunGuard, StopSignals
 from .monitors import Evaluator, TensorBoardWriter
@@ -141,16 +140,10 @@ def resume_point(run_dir, config, placement, log=say):
         path = run_dir.checkpoint_path(step)
         try:
             with placement.scope():
-                model = set_speed_options(load_checkpoint(path, config), config)
+                model = load_for_run(path, config)  # with its EMA files, on every worker
             # The optimizer keeps the rate it saved; a resume may lower it
             # (after a divergence): the config's rate from here on.
             model.optimizer.learning_rate = config.learning_rate
-            missing = [d for d in config.ema_decays if d not in ema_weight_paths(path)]
-            if missing:  # checked on every worker: they all pick the same checkpoint
-                raise CheckpointError(
-                    f"checkpoint {path} has no EMA weights for decay {missing[0]:g} "
-                    f"(expected {ema_path(path, missing[0]).name} beside it)"
-                )
             ema = make_ema(config, model) if placement.is_chief else None
             if ema:
                 restore_ema(ema, model, path)
