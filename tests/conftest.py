@@ -21,6 +21,9 @@ from cpu_durations import (  # noqa: E402,F401
 )
 from fresh_keras import FreshKeras  # noqa: E402
 
+# tests/test_selection.py collects a file of its own in this process.
+pytest_plugins = ["pytester"]
+
 # Two logical CPU devices, so tf.distribute's MirroredStrategy can run two
 # replicas in this process (tests/test_distribute.py); it must happen before
 # TensorFlow starts. Everything else runs on the first, as on one device.
@@ -202,13 +205,30 @@ def gradients(fn, variables):
     return grads
 
 
-def pytest_collection_modifyitems(config, items):
-    """Tests marked tensorflow_only / jax_only skip on the other backend."""
-    backend = keras.backend.backend()
+def only_on(backend):
+    """Mark a test that needs this Keras backend (tf.distribute needs
+    TensorFlow; JAX's refusals of TensorFlow-only settings need JAX): it
+    skips on the other."""
+    return pytest.mark.skipif(keras.backend.backend() != backend,
+                              reason=f"needs the {backend} backend")
+
+
+def mark_slow_on(backend, items):
+    """On JAX, a test whose closest `jax` marker says slow=True is slow there:
+    each test compiles its own programs on JAX (10 to 25 CPU seconds for a
+    gradient of the tiny model), so make test's JAX pass keeps to one case of
+    each piece of backend maths and make test-all runs the rest (setup.cfg)."""
+    if backend != "jax":
+        return
     for item in items:
-        for marker in ("tensorflow_only", "jax_only"):
-            if item.get_closest_marker(marker) and not marker.startswith(backend):
-                item.add_marker(pytest.mark.skip(reason=f"{marker}: backend is {backend}"))
+        marker = item.get_closest_marker("jax")
+        if marker is not None and marker.kwargs.get("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest's -m reads the markers
+def pytest_collection_modifyitems(items):
+    mark_slow_on(keras.backend.backend(), items)
 
 
 @pytest.fixture(scope="session")

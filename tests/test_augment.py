@@ -10,7 +10,7 @@ from ogan_tf.config import load_preset
 from ogan_tf.model import augment
 from ogan_tf.errors import ConfigError
 
-pytestmark = pytest.mark.both_backends  # make test runs these on TF and on JAX
+pytestmark = pytest.mark.jax(slow=True)  # JAX in make test-all only (conftest.mark_slow_on)
 
 
 def test_translate_shifts_rows_and_columns_with_zeros_shifted_in():

@@ -23,9 +23,9 @@ from ogan_tf.training import building, distribute, train as training
 from ogan_tf.config import load_preset
 from ogan_tf.errors import ConfigError
 
-from conftest import TINY, TINY_SETTINGS, one_line_error, training_batches
+from conftest import TINY, TINY_SETTINGS, one_line_error, only_on, training_batches
 
-on_tf = pytest.mark.tensorflow_only  # tf.distribute runs on the TensorFlow backend
+on_tf = only_on("tensorflow")  # tf.distribute runs on the TensorFlow backend
 TINY_CONFIG = dict(TINY_SETTINGS, dataset_size=64)
 
 
@@ -204,8 +204,8 @@ def test_strategy_errors_are_one_line_and_create_nothing(dirs, capsys, monkeypat
     assert not (runs / "e").exists()
 
 
-@pytest.mark.both_backends
-@pytest.mark.jax_only
+@pytest.mark.jax(slow=True)
+@only_on("jax")
 @pytest.mark.parametrize("strategy", ["mirrored", "multi-worker"])
 def test_tf_distribute_strategies_on_jax_are_one_line_errors(dirs, capsys, strategy):
     runs, _, dir_args = dirs

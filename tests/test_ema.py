@@ -15,15 +15,15 @@ from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.names import ema_weight_paths
 from ogan_tf.runs.models import load_checkpoint
 
-# make test-all runs these on JAX too; make test, those marked numerics.
-pytestmark = pytest.mark.both_backends
+# make test-all runs these on JAX too; make test, those marked plain jax.
+pytestmark = pytest.mark.jax(slow=True)
 
 TINY_EMA = dict(TINY_SETTINGS, log_every=4,
                 sample_every=4, checkpoint_every=4, keep_checkpoints=1,
                 ema_decays=(0.5, 0.9), export_at_end="none")
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_average_is_zero_debiased_moving_average():
     # TensorFlow's assign_moving_average(zero_debias=True), as Keras 2.2.4's
     # K.moving_average_update the author used: sum (1-d) d^(t-i) w_i / (1-d^t).
@@ -64,7 +64,7 @@ def test_rampup_caps_the_half_life_at_a_fraction_of_the_steps():
     assert plain.values(0.999)[0][0] < 160 and 270 < ramped.values(0.999)[0][0] < 285
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_swapped_in_restores_raw_weights():
     variable = keras.Variable(np.ones(2, np.float32))
     ema = WeightEMA([variable], (0.9,))
@@ -127,7 +127,7 @@ def test_samples_cli_weights_flag(tmp_path, capsys):
 
 
 @pytest.mark.trains
-@pytest.mark.numerics
+@pytest.mark.jax
 @pytest.mark.slow  # two EMA runs, three loads: ~33 CPU s on TF, ~60 on JAX
 def test_mid_epoch_checkpoints_grids_and_averages_are_that_steps(tmp_path):
     """A checkpoint, grid or EMA in the middle of a Keras epoch holds that

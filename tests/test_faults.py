@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, one_line_error
+from conftest import TINY, TINY_SETTINGS, one_line_error, only_on
 from ogan_tf import cli
 from ogan_tf.errors import DiskFullError, DivergedError, RunStopped
 from ogan_tf.runs.folder import RunDir
@@ -166,7 +166,7 @@ def test_sigterm_saves_the_step_in_flight_and_a_second_trainer_is_refused(dirs, 
 # Ctrl-C in this process -----------------------------------------------------------
 @pytest.mark.slow  # a run stopped mid-step by a signal (~16 s): make test-all
 @pytest.mark.trains
-@pytest.mark.both_backends
+@pytest.mark.jax
 def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
         dirs, capfd, monkeypatch):
     runs, samples, _ = dirs
@@ -205,7 +205,7 @@ def test_ctrl_c_saves_the_step_in_flight_and_ignores_a_second_while_saving(
 
 @pytest.mark.slow  # two replicas traced: ~14 CPU s
 @pytest.mark.trains
-@pytest.mark.tensorflow_only
+@only_on("tensorflow")
 def test_ctrl_c_under_mirrored_replicas_saves_the_step_in_flight(dirs):
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "f", "shapes",
@@ -219,7 +219,7 @@ def test_ctrl_c_under_mirrored_replicas_saves_the_step_in_flight(dirs):
 
 # Divergence -----------------------------------------------------------------
 @pytest.mark.trains
-@pytest.mark.both_backends
+@pytest.mark.jax(slow=True)
 def test_a_planted_nan_stops_the_run_and_is_never_saved(dirs):
     runs, samples, _ = dirs
     run = training.start_run(runs, samples, "f", "shapes", dict(TINY_RUN, steps=40))
@@ -521,7 +521,7 @@ print(json.dumps([placement.any_worker(flag) for flag in flags]), flush=True)
 
 @pytest.mark.trains
 @pytest.mark.slow
-@pytest.mark.tensorflow_only
+@only_on("tensorflow")
 def test_multi_worker_processes_agree_to_stop_when_one_was_signalled():
     """RunGuard's agreement at an epoch's end: two MultiWorkerMirroredStrategy
     processes stop together when either was signalled, and only then."""

@@ -94,7 +94,7 @@ def graph_by_session(path, images):
                 .reshape(1, -1) for image in images])
 
 
-@pytest.mark.both_backends
+@pytest.mark.jax(slow=True)
 def test_standard_graph_loader_on_a_standin(tmp_path, monkeypatch):
     path = build_standin(tmp_path / inception_graph.GRAPH_FILE)
     monkeypatch.setenv(features.GRAPH_ENV, str(path))

@@ -15,8 +15,8 @@ from ogan_tf.model import losses, step
 from ogan_tf.model.ogan import OGAN
 from test_model import Z_DIM, _close, _norm, batch, split_gradients, tiny_ogan
 
-# make test-all runs these on JAX too; make test, those marked numerics.
-pytestmark = pytest.mark.both_backends
+# make test-all runs these on JAX too; make test, those marked plain jax.
+pytestmark = pytest.mark.jax(slow=True)
 # (the routing of every variant: JAX compiles each for ~15 CPU s)
 
 W = 0.5
@@ -85,7 +85,7 @@ def test_variant_routes_gradients_like_the_two_player_objectives(gan_loss, encod
     assert _norm(grads["penalty"][1]) > 0
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_mse_term_is_the_squared_distance_and_rho_matches_the_author_loss():
     rng = np.random.default_rng(0)
     z, zf = rng.normal(size=(2, 4, Z_DIM)).astype(np.float32)

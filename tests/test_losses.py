@@ -6,7 +6,7 @@ from conftest import gradients
 from ogan_tf.model import losses
 
 # Backend numerics: make test runs these on TF and on JAX.
-pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]
+pytestmark = pytest.mark.jax
 
 
 def np_(t):

@@ -8,8 +8,8 @@ from ogan_tf.model import losses, step
 from ogan_tf.model.ogan import OGAN
 from ogan_tf.model.optimizer import make_optimizer
 
-# make test-all runs these on JAX too; make test, those marked numerics.
-pytestmark = pytest.mark.both_backends
+# make test-all runs these on JAX too; make test, those marked plain jax.
+pytestmark = pytest.mark.jax(slow=True)
 
 Z_DIM = 8
 
@@ -41,7 +41,7 @@ def _norm(grads):
 
 # On JAX in make test: the preset's variant (make test-all: both).
 @pytest.mark.parametrize("variant", [
-    "dcgan_5x5", pytest.param("sm_4x4", marks=pytest.mark.numerics)])
+    "dcgan_5x5", pytest.param("sm_4x4", marks=pytest.mark.jax)])
 def test_single_loss_routes_gradients_like_the_two_player_objectives(variant):
     """One loss, one gradient: E's part equals grad of E's objective, G's of G's."""
     model = tiny_ogan(variant, rho_weight=0.5)
@@ -78,7 +78,7 @@ def test_single_loss_routes_gradients_like_the_two_player_objectives(variant):
     assert _norm(grads["z_corr"][1]) > 0
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_call_draws_fresh_z_each_step_from_the_seed_generator():
     model = tiny_ogan()
     x, _ = batch()
@@ -90,7 +90,7 @@ def test_call_draws_fresh_z_each_step_from_the_seed_generator():
     assert np.allclose(np.asarray(again(x)["z"]), z1)
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_saved_model_keeps_the_z_seed_state(tmp_path):
     """A loaded checkpoint draws the z the saved model would draw next, not
     again the first z; files without the state start from the seed."""
@@ -107,7 +107,7 @@ def test_saved_model_keeps_the_z_seed_state(tmp_path):
     assert np.allclose(np.asarray(old_file(x)["z"]), first)
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_config_round_trip_gives_identical_outputs():
     model = tiny_ogan("sm_4x4", rho_weight=0.7, seed=3)
     clone = OGAN.from_config(model.get_config())
@@ -120,7 +120,7 @@ def test_config_round_trip_gives_identical_outputs():
         assert np.array_equal(np.asarray(a[key]), np.asarray(b[key]))
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_saved_model_keeps_its_augmentation_and_files_without_it_load_plain(tmp_path):
     """augment and augment_p change the algorithm: a loaded file has them.
     The step kind is a speed choice the run makes (training/building.py)."""

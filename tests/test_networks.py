@@ -9,8 +9,8 @@ from ogan_tf.errors import ConfigError
 from ogan_tf.config import ENCODER_NORMS
 from ogan_tf.model.networks import VARIANTS, build_encoder, build_generator
 
-# make test-all runs these on JAX too; make test, those marked numerics.
-pytestmark = pytest.mark.both_backends
+# make test-all runs these on JAX too; make test, those marked plain jax.
+pytestmark = pytest.mark.jax(slow=True)
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
@@ -27,7 +27,7 @@ def test_shapes_and_ranges(variant, resolution):
     assert codes.shape == (3, z_dim) and np.all(np.isfinite(codes))
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_author_geometry_at_64px():
     """num_layers = log2(64) - 3 = 3, widest = 64 * 8 = 512, first map 4x4."""
     E = build_encoder(64, 128, "dcgan_5x5")
@@ -42,7 +42,7 @@ def test_author_geometry_at_64px():
     assert [d.filters for d in deconvs] == [256, 128, 64, 3]
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_self_modulated_generator_conditions_every_bn_on_z():
     G = build_generator(32, 16, "sm_4x4")
     bns = [layer for layer in G.layers if isinstance(layer, keras.layers.BatchNormalization)]
@@ -53,7 +53,7 @@ def test_self_modulated_generator_conditions_every_bn_on_z():
     assert np.allclose(G.get_layer("bn0_gamma").bias.numpy(), 1.0)
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 @pytest.mark.parametrize("norm", ENCODER_NORMS)
 def test_encoder_norms(norm):
     """batch: the author's BN after every conv but the first; none: no
@@ -79,7 +79,7 @@ def test_encoder_norms(norm):
     "resolution,z_dim,message",
     [(48, 16, "power of two"), (16, 16, "power of two"), (32, 2, "z_dim 2")],
 )
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_bad_geometry_is_a_clear_error(resolution, z_dim, message):
     with pytest.raises(ConfigError, match=message):
         build_generator(resolution, z_dim)

@@ -7,7 +7,7 @@ import pytest
 from ogan_tf.model.optimizer import AuthorRMSprop, make_optimizer
 
 # Backend numerics: make test runs these on TF and on JAX.
-pytestmark = [pytest.mark.both_backends, pytest.mark.numerics]
+pytestmark = pytest.mark.jax
 
 LR, RHO, EPS = 1e-2, 0.9, 1e-7
 

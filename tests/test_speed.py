@@ -17,8 +17,8 @@ from ogan_tf.errors import ConfigError
 from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.models import load_checkpoint, save_checkpoint
 
-# make test-all runs these on JAX too; make test, those marked numerics.
-pytestmark = pytest.mark.both_backends
+# make test-all runs these on JAX too; make test, those marked plain jax.
+pytestmark = pytest.mark.jax(slow=True)
 
 Z_DIM = TINY_SETTINGS["z_dim"]
 
@@ -48,7 +48,7 @@ def global_norm(grads):
 
 # On JAX in make test: the preset's variant (make test-all: both).
 @pytest.mark.parametrize("variant", [
-    "dcgan_5x5", pytest.param("sm_4x4", marks=pytest.mark.numerics)])
+    "dcgan_5x5", pytest.param("sm_4x4", marks=pytest.mark.jax)])
 def test_fused_step_gives_the_author_loss_and_gradients(variant):
     model = training.build_model(tiny_config(variant=variant))
     x, z = batch()
@@ -66,7 +66,7 @@ def test_fused_step_gives_the_author_loss_and_gradients(variant):
 
 
 @pytest.mark.trains
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
     """Keras fit with fused_step: same weights, optimizer slots and BN moving
     statistics after 3 steps as the author's step (his 3 BN updates too).
@@ -102,7 +102,7 @@ def test_fused_fit_steps_equal_the_author_steps_including_bn_statistics():
 
 
 @pytest.mark.trains
-@pytest.mark.numerics
+@pytest.mark.jax
 @pytest.mark.slow
 def test_bf16_run_tracks_float32():
     """The tiny model of test_model's fit test, in float32 and in the fastest
@@ -189,7 +189,7 @@ def test_speed_flags_reach_the_run_config(dirs):
     assert [r["step"] for r in RunDir(runs, "s").read_metrics()] == [1, 2]
 
 
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_speed_settings_reach_the_model(dirs):
     runs, samples, _ = dirs
     overrides = dict(TINY_SETTINGS, fused_step=True, jit_compile=False)

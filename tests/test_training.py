@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_config
+from conftest import TINY, TINY_SETTINGS, one_line_error, only_on, tiny_config
 from ogan_tf import cli
 from ogan_tf.model.optimizer import AuthorRMSprop
 from ogan_tf.training import building, train as training
@@ -35,7 +35,7 @@ def trained(trained_run):
 
 
 @pytest.mark.trains
-@pytest.mark.both_backends  # end to end on each backend
+@pytest.mark.jax(slow=True)  # end to end on each backend
 def test_train_writes_grids_checkpoints_and_metrics(dirs):
     runs, samples, _ = dirs
     assert train(dirs, "--steps", "25") == 0
@@ -75,7 +75,7 @@ def test_the_default_recipe_trains_with_its_own_speed_settings_and_ema(dirs):
 
 
 @pytest.mark.trains
-@pytest.mark.both_backends
+@pytest.mark.jax(slow=True)
 def test_resume_continues_steps_with_optimizer_state(dirs):
     runs, samples, _ = dirs
     first = training.start_run(runs, samples, "r", "shapes", dict(TINY_OVERRIDES, steps=20))
@@ -130,8 +130,7 @@ def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(d
     assert current_step(model) == 20
 
 
-@pytest.mark.both_backends
-@pytest.mark.numerics
+@pytest.mark.jax
 def test_fused_step_auto_is_on_where_the_backend_has_it(monkeypatch):
     """TensorFlow and JAX (the two backends of this suite) have the fused
     step: "auto" turns it on; on another backend it stays off."""
@@ -307,8 +306,8 @@ def test_fresh_with_bad_settings_moves_nothing(dirs, trained, capsys):
 
 
 @pytest.mark.trains
-@pytest.mark.both_backends
-@pytest.mark.jax_only
+@pytest.mark.jax(slow=True)
+@only_on("jax")
 def test_fused_step_on_another_backend_is_a_one_line_error_that_moves_nothing(
         dirs, capsys, monkeypatch):
     """TensorFlow and JAX have the fused step; the check refuses any other
