@@ -42,9 +42,10 @@ ENCODER_NORMS = ("batch", "none", "layer", "spectral")
 # Keras dtype policies for G and E. Correlation, means, QP term and loss are
 # float32 in all of them (model/losses.py sees float32 codes and images).
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
-# The names of core.losses.GAN_LOSSES and ENCODER_TERMS and of
-# core.optimizer.RMSPROP_UPDATES, defined here (the bottom layer, no keras
-# import); model/registry.py checks those registries against them.
+# The names of the model's choices, defined only here (the bottom layer, no
+# keras import): model/losses.py's GAN_LOSSES and ENCODER_TERMS,
+# model/optimizer.py's RMSPROP_UPDATES and model/augment.py's AUGMENTS pair
+# them, in this order, with what they name.
 GAN_LOSS_NAMES = ("qp", "hinge", "ns")
 ENCODER_TERM_NAMES = ("rho", "mse")
 # Keras 2.2.4's RMSprop update (the author's) or Keras 3's
@@ -53,8 +54,7 @@ STRATEGY_NAMES = ("none", "mirrored", "multi-worker", "data-parallel")  # traini
 GENERATED_DATASETS = ("shapes",)  # made in-process (data/shapes.py)
 DISK_FORMATS = ("auto", "folder", "lmdb", "tfrecords", "zip")  # read by data/sources.py
 EXPORT_CHOICES = ("keras", "all", "none")
-# core.augment.AUGMENTS (named here: no keras import): DiffAugment's
-# differentiable transforms of every image E sees
+# DiffAugment's differentiable transforms of every image E sees
 AUGMENT_NAMES = ("translation", "cutout")
 
 MIN_RESOLUTION = 32

@@ -10,9 +10,12 @@ from ogan_tf.config import load_preset
 from ogan_tf.model import augment
 from ogan_tf.errors import ConfigError
 
-pytestmark = pytest.mark.jax(slow=True)  # JAX in make test-all only (conftest.mark_slow_on)
+# On JAX: the transforms by hand in make test (marked jax), the rest in make
+# test-all only (conftest.mark_slow_on).
+pytestmark = pytest.mark.jax(slow=True)
 
 
+@pytest.mark.jax
 def test_translate_shifts_rows_and_columns_with_zeros_shifted_in():
     image = np.arange(16, dtype=np.float32).reshape(1, 4, 4, 1)
     out = ops.convert_to_numpy(augment.translate(image, np.array([1]), np.array([-2])))[0, :, :, 0]
@@ -22,6 +25,7 @@ def test_translate_shifts_rows_and_columns_with_zeros_shifted_in():
     np.testing.assert_array_equal(ops.convert_to_numpy(same), image)
 
 
+@pytest.mark.jax
 def test_cutout_mask_is_one_clipped_square_per_image():
     mask = ops.convert_to_numpy(augment.cutout_mask(
         np.array([1, -1]), np.array([0, 3]), 2, 4, 5, "float32"))[..., 0]
@@ -33,6 +37,7 @@ def test_cutout_mask_is_one_clipped_square_per_image():
     np.testing.assert_array_equal(mask, [expected0, expected1])
 
 
+@pytest.mark.jax
 def test_random_transforms_draw_per_image_and_stay_in_limits():
     seed = keras.random.SeedGenerator(3)
     images = np.ones((64, 32, 32, 3), np.float32)
@@ -44,6 +49,7 @@ def test_random_transforms_draw_per_image_and_stay_in_limits():
     assert holes.max() == 16 * 16 and holes.min() >= 8 * 8 and len(set(holes)) > 1
 
 
+@pytest.mark.jax
 def test_gradients_flow_through_the_transforms():
     # G's gradient reaches it through T (DiffAugment's point): d sum(T(x)) / dx
     # is 1 where a pixel lands inside the image after T, 0 where it is cut or
@@ -72,7 +78,8 @@ def gradient(fn, x):
 def test_augment_setting_names_transforms_and_author_presets_have_none():
     assert augment.parse("none") == () and augment.parse("translation,cutout") == (
         "translation", "cutout")
-    assert set(augment.AUGMENTS) == {"translation", "cutout"}
+    assert augment.AUGMENTS == {"translation": augment.random_translation,
+                                "cutout": augment.random_cutout}
     for preset in ("shapes_author", "folder_author", "lsun_church", "celeba_hq_256", "ffhq"):
         assert load_preset(preset).augment == "none"
         assert load_preset(preset).ema_rampup == 0.0
@@ -94,6 +101,7 @@ def test_a_ratio_after_the_name_sets_the_transform_strength():
             tiny_config(augment=bad)
 
 
+@pytest.mark.jax
 def test_with_p_below_one_some_images_pass_unchanged():
     seed = keras.random.SeedGenerator(7)
     images = np.ones((256, 32, 32, 1), np.float32)

@@ -23,7 +23,6 @@ import keras
 from keras import ops
 
 from ..config import AUGMENT_NAMES
-from .registry import named
 
 TRANSLATION_RATIO = 0.125  # DiffAugment's
 CUTOUT_RATIO = 0.5  # DiffAugment's
@@ -79,8 +78,8 @@ def random_cutout(images, seed, ratio=CUTOUT_RATIO):
     return images * mask
 
 
-# Config.augment's names -> transform(images, seed), checked against config.py
-AUGMENTS = named(AUGMENT_NAMES, translation=random_translation, cutout=random_cutout)
+# Config.augment's names (config.AUGMENT_NAMES, in its order) -> transform(images, seed)
+AUGMENTS = dict(zip(AUGMENT_NAMES, (random_translation, random_cutout), strict=True))
 
 
 def parse(text):

@@ -8,7 +8,6 @@ as in the article: avg, std and rho are statistics of ONE code vector.
 from keras import ops
 
 from ..config import ENCODER_TERM_NAMES, GAN_LOSS_NAMES
-from .registry import named
 
 # Floor for norms, as keras' l2_normalize in the author's code: a constant
 # vector standardises to 0 (rho = 0) instead of 0/0.
@@ -102,22 +101,28 @@ def ogan_qp_loss(
 # only z_real and z_fake_ng; G's term is f(avg z_fake) - f(avg z_fake_ng),
 # whose value is 0 and whose E-gradient cancels (the two E calls see equal
 # images), leaving exactly the gradient of G's objective f(avg E(G(z))).
-ENCODER_TERMS = ENCODER_TERM_NAMES  # "rho", "mse": encoder_penalty's kinds
+def rho_penalty(z, z_fake, z_corr):
+    """-rho(z, E(G(z))), the article's encoder term."""
+    return -z_corr
+
+
+def mse_penalty(z, z_fake, z_corr):
+    """mean((z - E(G(z)))^2) over the code, the term the article says fails
+    (it asks E(G(z)) to equal z, fighting the critic avg(E))."""
+    return ops.mean(ops.square(z - z_fake), axis=-1)
+
+
+# Config.encoder_term (config.ENCODER_TERM_NAMES, in its order) -> the term
+ENCODER_TERMS = dict(zip(ENCODER_TERM_NAMES, (rho_penalty, mse_penalty), strict=True))
 
 
 def encoder_penalty(z, z_fake, kind="rho"):
-    """The encoder term to MINIMISE, per sample, and rho(z, z_fake). -> (B,), (B,).
-
-    "rho": -rho(z, E(G(z))), the article's term.
-    "mse": mean((z - E(G(z)))^2) over the code, the term the article says
-    fails (it asks E(G(z)) to equal z, fighting the critic avg(E)).
-    """
+    """The encoder term `kind` (a key of ENCODER_TERMS) to MINIMISE, per
+    sample, and rho(z, z_fake). -> (B,), (B,)."""
+    if kind not in ENCODER_TERMS:
+        raise ValueError(f"unknown encoder term {kind!r}; use one of {tuple(ENCODER_TERMS)}")
     z_corr = correlation(z, z_fake)
-    if kind == "rho":
-        return -z_corr, z_corr
-    if kind == "mse":
-        return ops.mean(ops.square(z - z_fake), axis=-1), z_corr
-    raise ValueError(f"unknown encoder term {kind!r}; use one of {ENCODER_TERMS}")
+    return ENCODER_TERMS[kind](z, z_fake, z_corr), z_corr
 
 
 def ogan_hinge_loss(
@@ -157,7 +162,8 @@ def ogan_nonsaturating_loss(
     return loss, {"t1": t1, "t2": t2, "z_corr": z_corr}
 
 
-# Config.gan_loss -> loss function; each takes the OGAN graph's outputs and
-# the rho_weight, qp_weight, encoder_term keywords (qp_weight used by "qp" only).
-GAN_LOSSES = named(GAN_LOSS_NAMES, qp=ogan_qp_loss, hinge=ogan_hinge_loss,
-                   ns=ogan_nonsaturating_loss)
+# Config.gan_loss (config.GAN_LOSS_NAMES, in its order) -> loss function; each
+# takes the OGAN graph's outputs and the rho_weight, qp_weight, encoder_term
+# keywords (qp_weight used by the QP loss only).
+GAN_LOSSES = dict(zip(GAN_LOSS_NAMES, (ogan_qp_loss, ogan_hinge_loss, ogan_nonsaturating_loss),
+                      strict=True))

@@ -6,7 +6,6 @@ from keras import ops
 
 from ..config import RMSPROP_UPDATE_NAMES
 from .keras_private import rmsprop_velocity
-from .registry import named
 
 
 @keras.saving.register_keras_serializable(package="ogan_tf")
@@ -40,9 +39,9 @@ class AuthorRMSprop(keras.optimizers.RMSprop):
         self.assign_sub(variable, step)
 
 
-# Config.rmsprop_update -> the RMSprop class
-RMSPROP_UPDATES = named(RMSPROP_UPDATE_NAMES, author=AuthorRMSprop,
-                        keras3=keras.optimizers.RMSprop)
+# Config.rmsprop_update (config.RMSPROP_UPDATE_NAMES, in its order) -> the RMSprop class
+RMSPROP_UPDATES = dict(zip(RMSPROP_UPDATE_NAMES, (AuthorRMSprop, keras.optimizers.RMSprop),
+                           strict=True))
 
 
 def make_optimizer(learning_rate=1e-4, rho=0.99, precision="float32", update="author"):
