@@ -41,8 +41,7 @@ class OGAN(keras.Model):
             author's.
         augment_p: the chance each transform reaches an image (ADA's p).
         fused_step: train with the fused step (model/step.py; TensorFlow and
-            JAX): the same numbers as the plain one, faster where E's pass
-            costs the most.
+            JAX): the plain step's numbers with one E pass on G(z) fewer.
 
     The config (get_config) holds all but fused_step, a speed choice a run
     makes anew when it loads a checkpoint (training/building.py); files

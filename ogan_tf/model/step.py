@@ -52,7 +52,7 @@ def _unscaled(loss):
     return loss
 
 
-# 3. augment ---------------------------------------------------------------------
+# 2-4. generate, augment, score: the images E sees, the plain graph, the fused one ------
 def seen_by_encoder(model, images):
     """images as E sees them in training: through the model's DiffAugment
     transforms (one draw per image) where it has them, else unchanged."""
@@ -61,7 +61,6 @@ def seen_by_encoder(model, images):
     return augment.augment(images, model.augment, model.seed_generator, model.augment_p)
 
 
-# 2-4. generate, augment, score: the plain graph and the fused one --------------------
 def author_graph(model, x_real, z, training=False):
     """The plain step's forward (OGAN.call): G(z), its stop-gradient copy and
     three E calls, as losses.loss_inputs hands them to the loss.
