@@ -21,6 +21,7 @@ import pytest
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, only_on
 from ogan_tf import cli
+from ogan_tf.config import load_preset
 from ogan_tf.errors import DiskFullError, DivergedError, RunStopped
 from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.files import atomic_write
@@ -30,6 +31,7 @@ from ogan_tf.runs import models as run_models
 from ogan_tf.runs.models import load_checkpoint
 from ogan_tf.runs import lock as run_lock
 from ogan_tf.training import train as training
+from ogan_tf.training.building import build_model
 from ogan_tf.training.callbacks import StepCallback
 from ogan_tf.inference import export
 
@@ -455,8 +457,8 @@ def test_a_full_disk_skips_grids_with_a_warning_and_trains_on(dirs, capsys, monk
 
 @pytest.mark.trains
 def test_a_full_disk_during_an_export_keeps_the_previous_export(tmp_path, monkeypatch):
-    config = training.load_preset("shapes", **{k: v for k, v in TINY_RUN.items()})
-    model = training.build_model(config)
+    config = load_preset("shapes", **TINY_RUN)
+    model = build_model(config)
     out = tmp_path / "export"
     export.export_models(model.generator, model.encoder, out, {"run": "x"}, saved_model=False)
     before = {p.name: p.read_bytes() for p in out.iterdir()}

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, only_on, tiny_config
+from ogan_tf.config import load_preset
 from ogan_tf import cli
 from ogan_tf.model.optimizer import AuthorRMSprop
 from ogan_tf.training import building, train as training
@@ -134,7 +135,7 @@ def test_runs_keep_their_rmsprop_and_runs_from_before_the_setting_keep_keras3s(d
 def test_fused_step_auto_is_on_where_the_backend_has_it(monkeypatch):
     """TensorFlow and JAX (the two backends of this suite) have the fused
     step: "auto" turns it on; on another backend it stays off."""
-    model = training.build_model(tiny_config(fused_step="auto"))
+    model = building.build_model(tiny_config(fused_step="auto"))
     assert model.fused_step is True
     monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
     assert building.fused_step_on(tiny_config(fused_step="auto")) is False
@@ -164,8 +165,8 @@ def test_fresh_moves_the_old_run_aside(dirs, trained):
 
 def test_a_crash_while_writing_a_checkpoint_keeps_the_previous_one(dirs):
     runs, _, _ = dirs
-    config = training.load_preset("shapes", **TINY_OVERRIDES)
-    model = training.build_model(config)
+    config = load_preset("shapes", **TINY_OVERRIDES)
+    model = building.build_model(config)
     run_dir = RunDir(runs, "c")
     save_checkpoint(run_dir, model, 10, keep=3)
     before = run_dir.checkpoint_path(10).read_bytes()
