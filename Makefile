@@ -166,7 +166,7 @@ serve: $(SERVE_STAMP)
 
 # The browser the page's test drives (tests/test_serve_browser.py): Debian's
 # chromium and chromium-driver, installed when missing (root or sudo). A
-# prerequisite of test-all; `make test` skips that test without it.
+# prerequisite of test-all (the test is slow: `make test` leaves it out).
 CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
