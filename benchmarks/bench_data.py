@@ -33,10 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from ogan_tf.config import load_preset  # noqa: E402
 from ogan_tf.data import pipeline  # noqa: E402
 from ogan_tf.data.shapes import make_shapes  # noqa: E402
 from ogan_tf.data.sources import open_source  # noqa: E402
-from ogan_tf.config import load_preset  # noqa: E402
 
 RES = 128
 

@@ -46,9 +46,9 @@ def main():
     args = parser.parse_args()
 
     from ogan_tf.data.shapes import make_shapes
-    from ogan_tf.training.hardware import cpu_name
     from ogan_tf.evaluation import feature_distances as fd
     from ogan_tf.evaluation import features
+    from ogan_tf.training.hardware import cpu_name
 
     rows = []
     model = features.inception_model(weights=None)

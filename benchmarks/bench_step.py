@@ -242,12 +242,13 @@ def child(mode, size, args):
 def grid_cost(steps):
     """Share of training time the sample grids take at the default preset's
     interval: one SampleGrids.write against sample_every training steps."""
+    import tempfile
+
+    from ogan_tf.config import DEFAULT_PRESET, load_preset
     from ogan_tf.data.pipeline import training_dataset
     from ogan_tf.data.sources import open_source
-    from ogan_tf.config import DEFAULT_PRESET, load_preset
-    from ogan_tf.training.train import build_model
     from ogan_tf.inference.grids import sample_grids
-    import tempfile
+    from ogan_tf.training.train import build_model
 
     config = load_preset(DEFAULT_PRESET, dataset_size=1024)
     model = build_model(config)

@@ -17,8 +17,8 @@ import imageio.v3 as iio  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ogan_tf.data.sources import open_source  # noqa: E402
-from ogan_tf.runs.models import load_run  # noqa: E402
 from ogan_tf.inference import grids  # noqa: E402
+from ogan_tf.runs.models import load_run  # noqa: E402
 
 GAP = 8  # pixels of white between the grids (before scaling)
 

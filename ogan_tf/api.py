@@ -28,16 +28,16 @@ import keras
 import numpy as np
 
 from .errors import OganError, first_line
-from .messages import say
-from .runs.weights import weights_label
-from .runs.models import load_run
-from .runs.resolve import is_run_folder, resolve
 from .inference import model_calls as inference
 from .inference.codes import checked_codes
 from .inference.images import ImageError, load_images, read_image  # noqa: F401  (api.load_images, ...)
 from .latent import directions, fit, similarity
 from .latent import files as latent_files
 from .latent import index as latent_index
+from .messages import say
+from .runs.models import load_run
+from .runs.resolve import is_run_folder, resolve
+from .runs.weights import weights_label
 
 
 class OganModel:

@@ -20,9 +20,20 @@ import math
 import tomllib
 from importlib import resources
 
-from .config_checks import (auto_or_boolean, boolean, ema_decay_list, in_unit_interval,
-                            int_at_least, non_negative, one_of, optional, positive,
-                            positive_int, text, unit_or_less)
+from .config_checks import (
+    auto_or_boolean,
+    boolean,
+    ema_decay_list,
+    in_unit_interval,
+    int_at_least,
+    non_negative,
+    one_of,
+    optional,
+    positive,
+    positive_int,
+    text,
+    unit_or_less,
+)
 from .errors import ConfigError
 
 PRESETS_PACKAGE = "ogan_tf.experiments"  # the top-level experiments/ folder, installed

@@ -65,8 +65,8 @@ def main():
     parser.add_argument("--runs-dir", default="runs")
     args = parser.parse_args()
 
-    from ogan_tf.model.losses import standardize
     from ogan_tf.data.shapes import make_shapes
+    from ogan_tf.model.losses import standardize
     from ogan_tf.runs.folder import RunDir
     from ogan_tf.runs.models import load_checkpoint
 

@@ -17,10 +17,11 @@ import argparse
 from pathlib import Path
 
 from ogan_tf.data.sources import open_source
+from ogan_tf.evaluation import evaluate as evaluation
+from ogan_tf.evaluation import metrics
 from ogan_tf.messages import install_console, say
-from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.files import write_text
-from ogan_tf.evaluation import evaluate as evaluation, metrics
+from ogan_tf.runs.folder import RunDir
 from ogan_tf.training import train as training
 
 CLAIMS = (

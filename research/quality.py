@@ -157,10 +157,10 @@ def export_models(export):
 def checkpoint_models(run_dir, step, weights="ema"):
     """The same from checkpoint `step` of a run: `weights` "ema" (its first
     EMA where it keeps one), "raw", or one of its EMA decays ("0.9995")."""
-    from ogan_tf.runs.folder import RunDir
-    from ogan_tf.runs.names import ema_path
-    from ogan_tf.runs.models import load_checkpoint, load_ema_weights
     from ogan_tf.inference.export import uint8_encoders
+    from ogan_tf.runs.folder import RunDir
+    from ogan_tf.runs.models import load_checkpoint, load_ema_weights
+    from ogan_tf.runs.names import ema_path
 
     run = RunDir(run_dir.parent, run_dir.name)
     config = run.read_config()

@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from edit_leakage import pixel_table
 
 SEED = 20_191_130

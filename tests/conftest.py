@@ -17,8 +17,11 @@ import pytest  # noqa: E402
 
 # `pytest --cpu-durations=N`: the tests that cost the most CPU time.
 from cpu_durations import (  # noqa: E402,F401
-    pytest_addoption, pytest_runtest_protocol, pytest_terminal_summary,
+    pytest_addoption,
+    pytest_runtest_protocol,
+    pytest_terminal_summary,
 )
+
 from fresh_keras import FreshKeras  # noqa: E402
 
 # tests/test_selection.py collects a file of its own in this process.

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from keras import ops
 
-from conftest import tiny_config
 from ogan_tf.config import load_preset
-from ogan_tf.model import augment
 from ogan_tf.errors import ConfigError
+from ogan_tf.model import augment
+
+from conftest import tiny_config
 
 # On JAX: the transforms by hand in make test (marked jax), the rest in make
 # test-all only (conftest.mark_slow_on).

@@ -7,7 +7,12 @@ import pytest
 
 from ogan_tf import cli, config
 from ogan_tf.config import (
-    FIXED_FOR_RUN, SETTINGS, Config, load_preset, preset_names, preset_values,
+    FIXED_FOR_RUN,
+    SETTINGS,
+    Config,
+    load_preset,
+    preset_names,
+    preset_values,
 )
 from ogan_tf.data.choice import DataChoice, resolve_data
 from ogan_tf.errors import ConfigError

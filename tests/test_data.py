@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
 
-from conftest import training_batches
-
-from ogan_tf.data import shapes, sources
 from ogan_tf.config import load_preset
+from ogan_tf.data import shapes, sources
 from ogan_tf.errors import ConfigError
+
+from conftest import training_batches
 
 
 def test_shapes_are_deterministic_uint8_images():

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 
 from ogan_tf import cli
-from ogan_tf.data import sources
-from ogan_tf.training import building, distribute, train as training
 from ogan_tf.config import load_preset
+from ogan_tf.data import sources
 from ogan_tf.errors import ConfigError
+from ogan_tf.training import building, distribute
+from ogan_tf.training import train as training
 
 from conftest import TINY, TINY_SETTINGS, one_line_error, only_on, training_batches
 

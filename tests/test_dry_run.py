@@ -3,11 +3,11 @@ every setting, printed; nothing written."""
 
 import os
 
-from conftest import TINY, one_line_error
-from test_folder_recipe import folder_of
-
 from ogan_tf import cli
 from ogan_tf.training import folder_recipe
+
+from conftest import TINY, one_line_error
+from test_folder_recipe import folder_of
 
 
 def snapshot(*folders):

@@ -5,15 +5,16 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY_SETTINGS
 from ogan_tf import cli
-from ogan_tf.runs import models as run_models
-from ogan_tf.training import train as training
-from ogan_tf.model.ema import WeightEMA, debiased_decay, rampup_decay, step_decay
 from ogan_tf.errors import CheckpointError, ConfigError
+from ogan_tf.model.ema import WeightEMA, debiased_decay, rampup_decay, step_decay
+from ogan_tf.runs import models as run_models
 from ogan_tf.runs.folder import RunDir
-from ogan_tf.runs.names import ema_weight_paths
 from ogan_tf.runs.models import load_checkpoint
+from ogan_tf.runs.names import ema_weight_paths
+from ogan_tf.training import train as training
+
+from conftest import TINY_SETTINGS
 
 # make test-all runs these on JAX too; make test, those marked plain jax.
 pytestmark = pytest.mark.jax(slow=True)

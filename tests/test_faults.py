@@ -19,21 +19,22 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, one_line_error, only_on
 from ogan_tf import cli
 from ogan_tf.config import load_preset
 from ogan_tf.errors import DiskFullError, DivergedError, RunStopped
-from ogan_tf.runs.folder import RunDir
-from ogan_tf.runs.files import atomic_write
-from ogan_tf.runs.names import ema_weight_paths, export_temporary_names
+from ogan_tf.inference import export
 from ogan_tf.runs import files
-from ogan_tf.runs import models as run_models
-from ogan_tf.runs.models import load_checkpoint
 from ogan_tf.runs import lock as run_lock
+from ogan_tf.runs import models as run_models
+from ogan_tf.runs.files import atomic_write
+from ogan_tf.runs.folder import RunDir
+from ogan_tf.runs.models import load_checkpoint
+from ogan_tf.runs.names import ema_weight_paths, export_temporary_names
 from ogan_tf.training import train as training
 from ogan_tf.training.building import build_model
 from ogan_tf.training.callbacks import StepCallback
-from ogan_tf.inference import export
+
+from conftest import TINY, TINY_SETTINGS, one_line_error, only_on
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = ["--log-every", "5", "--sample-every", "1000", "--checkpoint-every", "5",

@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from conftest import one_line_error, tiny_config
 from ogan_tf.evaluation import feature_distances as fd
 from ogan_tf.evaluation import features, fid, inception_graph, reference
+
+from conftest import one_line_error, tiny_config
 
 
 # KID ------------------------------------------------------------------------------

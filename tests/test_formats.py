@@ -9,13 +9,13 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import one_line_error, tiny_config, training_batches
-from ogan_tf import cli
+from ogan_tf import api, cli
 from ogan_tf.data import choice, sources, stylegan_zip
 from ogan_tf.data.shapes import make_shapes
 from ogan_tf.errors import DataError
-from ogan_tf import api
 from ogan_tf.latent import files
+
+from conftest import one_line_error, tiny_config, training_batches
 
 RES = 32
 
@@ -139,8 +139,9 @@ def test_edit_refuses_a_direction_of_another_width_in_one_line(tmp_path, capsys)
 
 def _tiny_export(folder):
     """An export folder of untrained tiny networks (.keras files only)."""
-    from conftest import tiny_networks
     from ogan_tf.inference.export import export_models
+
+    from conftest import tiny_networks
 
     generator, encoder = tiny_networks()
     export_models(generator, encoder, folder, {"run": "tiny", "step": 0, "weights": "raw",

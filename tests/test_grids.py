@@ -1,11 +1,14 @@
 import numpy as np
 import pytest
 
-from conftest import tiny_networks
 from ogan_tf import api
 from ogan_tf.data import images
 from ogan_tf.errors import OganError
-from ogan_tf.inference import codes as code_tools, grids, outputs, model_calls as inference
+from ogan_tf.inference import codes as code_tools
+from ogan_tf.inference import grids, outputs
+from ogan_tf.inference import model_calls as inference
+
+from conftest import tiny_networks
 
 
 def test_tile_is_row_major():

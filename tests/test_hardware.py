@@ -3,9 +3,9 @@
 import keras
 import pytest
 
+from ogan_tf.training import callbacks, hardware
+
 from conftest import tiny_config
-from ogan_tf.training import hardware
-from ogan_tf.training import callbacks
 
 
 @pytest.fixture

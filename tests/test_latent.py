@@ -10,13 +10,13 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY, one_line_error
-from ogan_tf import cli
-from ogan_tf.model.networks import build_encoder, build_generator
+from ogan_tf import api, cli
 from ogan_tf.data.shapes import make_shapes
 from ogan_tf.errors import OganError
-from ogan_tf import api
 from ogan_tf.latent import cache, files, fit, similarity
+from ogan_tf.model.networks import build_encoder, build_generator
+
+from conftest import TINY, one_line_error
 
 Z_DIM, RES = 8, 32
 

@@ -9,11 +9,11 @@ for G, that of G's objective, written out with no stop-gradient.
 import numpy as np
 import pytest
 from keras import ops
+from test_model import Z_DIM, _close, _norm, batch, split_gradients, tiny_ogan
 
 from ogan_tf import config
 from ogan_tf.model import losses, step
 from ogan_tf.model.ogan import OGAN
-from test_model import Z_DIM, _close, _norm, batch, split_gradients, tiny_ogan
 
 # make test-all runs these on JAX too; make test, those marked plain jax.
 pytestmark = pytest.mark.jax(slow=True)

@@ -1,9 +1,10 @@
+import keras
 import numpy as np
 import pytest
-import keras
+
+from ogan_tf.model import losses
 
 from conftest import gradients
-from ogan_tf.model import losses
 
 # Backend numerics: make test runs these on TF and on JAX.
 pytestmark = pytest.mark.jax

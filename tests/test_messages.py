@@ -8,8 +8,9 @@ import re
 
 import pytest
 
-from conftest import TINY
 from ogan_tf import __version__, cli, messages
+
+from conftest import TINY
 
 ESCAPES = re.compile("[\x1b\r\b]")
 

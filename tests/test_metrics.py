@@ -4,10 +4,11 @@ networks, KID and the reference statistics: test_fid.py)."""
 import numpy as np
 import pytest
 
-from conftest import tiny_config, tiny_networks
 from ogan_tf.data import images, shapes, sources
 from ogan_tf.evaluation import features, fid, metrics
 from ogan_tf.evaluation.feature_distances import frechet_distance
+
+from conftest import tiny_config, tiny_networks
 
 CONFIG = tiny_config()
 

@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 from keras import ops
 
-from conftest import gradients, random_batch, tiny_networks
 from ogan_tf.model import losses, step
 from ogan_tf.model.ogan import OGAN
 from ogan_tf.model.optimizer import make_optimizer
+
+from conftest import gradients, random_batch, tiny_networks
 
 # make test-all runs these on JAX too; make test, those marked plain jax.
 pytestmark = pytest.mark.jax(slow=True)
@@ -163,8 +164,8 @@ def test_the_private_keras_internals_we_use_exist(monkeypatch):
     versions it names; where one is gone, require() says so in one line."""
     import keras
 
-    from ogan_tf.model import keras_private
     from ogan_tf.errors import ConfigError
+    from ogan_tf.model import keras_private
 
     assert keras_private.missing() == []
     assert keras.__version__ in keras_private.TRAINING_TESTED

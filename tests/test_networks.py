@@ -4,10 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import tiny_networks
-from ogan_tf.errors import ConfigError
 from ogan_tf.config import ENCODER_NORMS
+from ogan_tf.errors import ConfigError
 from ogan_tf.model.networks import VARIANTS, build_encoder, build_generator
+
+from conftest import tiny_networks
 
 # make test-all runs these on JAX too; make test, those marked plain jax.
 pytestmark = pytest.mark.jax(slow=True)

@@ -8,12 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import one_line_error
-from ogan_tf import cli
-from ogan_tf.model.networks import build_encoder, build_generator
-from ogan_tf.data.shapes import make_shapes
-from ogan_tf import api
+from ogan_tf import api, cli
 from ogan_tf.apps import projector
+from ogan_tf.data.shapes import make_shapes
+from ogan_tf.model.networks import build_encoder, build_generator
+
+from conftest import one_line_error
 
 Z_DIM, RES = 8, 32
 

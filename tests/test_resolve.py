@@ -4,11 +4,12 @@ export folder (runs/resolve.py), on every command's parser path."""
 import numpy as np
 import pytest
 
-from conftest import one_line_error, tiny_config
 from ogan_tf import cli
 from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.names import EXPORT_MODELS
 from ogan_tf.runs.resolve import RunNotFoundError, resolve
+
+from conftest import one_line_error, tiny_config
 
 
 @pytest.fixture

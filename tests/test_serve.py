@@ -20,12 +20,12 @@ import keras
 import numpy as np
 import pytest
 
-from ogan_tf.model.networks import build_encoder, build_generator
-from ogan_tf.data.shapes import make_shapes
 from ogan_tf import api
-from ogan_tf.latent import files
 from ogan_tf.apps import serve as serve_module
 from ogan_tf.apps.serve import Explorer, engine, gate, pool, server
+from ogan_tf.data.shapes import make_shapes
+from ogan_tf.latent import files
+from ogan_tf.model.networks import build_encoder, build_generator
 
 Z_DIM, RES = 8, 32
 

@@ -14,9 +14,9 @@ import time
 import imageio.v3 as iio
 import pytest
 
-from ogan_tf.data.shapes import make_shapes
 from ogan_tf import api
 from ogan_tf.apps.serve import Explorer, server
+from ogan_tf.data.shapes import make_shapes
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")

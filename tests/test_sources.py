@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import training_batches
-
-from ogan_tf.data.choice import is_data_path, run_name_for_path
-from ogan_tf.data import images, pipeline, sources
 from ogan_tf.config import load_preset
+from ogan_tf.data import images, pipeline, sources
+from ogan_tf.data.choice import is_data_path, run_name_for_path
 from ogan_tf.errors import DataError
+
+from conftest import training_batches
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 200, 0), (0, 0, 255)
 
@@ -413,9 +413,10 @@ def test_tfrecords_bad_record_and_truncated_file(tmp_path):
 
 @pytest.mark.trains
 def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
-    from conftest import TINY
     from ogan_tf import cli
     from ogan_tf.runs.folder import RunDir
+
+    from conftest import TINY
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), *TINY, "--resolution", "32",
@@ -449,9 +450,10 @@ def test_cli_trains_on_a_folder_path_and_resumes(image_folder, dirs, capsys):
 def test_cli_trains_a_presets_recipe_on_a_folder(image_folder, dirs):
     """--data <folder> --preset shapes: the shapes recipe (networks, settings,
     32 px) on the folder's images; --resolution overrides the preset's."""
-    from conftest import TINY
     from ogan_tf import cli
     from ogan_tf.runs.folder import RunDir
+
+    from conftest import TINY
 
     runs, samples, dir_args = dirs
     args = ["train", "--data", str(image_folder), "--preset", "shapes", *TINY,

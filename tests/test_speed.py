@@ -8,14 +8,15 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, gradients, random_batch
-from conftest import tiny_config as conftest_tiny_config
 from ogan_tf import cli
-from ogan_tf.model import losses, step
-from ogan_tf.training import train as training
 from ogan_tf.errors import ConfigError
+from ogan_tf.model import losses, step
 from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.models import load_checkpoint, save_checkpoint
+from ogan_tf.training import train as training
+
+from conftest import TINY, TINY_SETTINGS, gradients, random_batch
+from conftest import tiny_config as conftest_tiny_config
 
 # make test-all runs these on JAX too; make test, those marked plain jax.
 pytestmark = pytest.mark.jax(slow=True)

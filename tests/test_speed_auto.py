@@ -8,9 +8,11 @@ import json
 import keras
 import pytest
 
-from conftest import TINY_SETTINGS, tiny_config
 from ogan_tf.runs.folder import RunDir
-from ogan_tf.training import distribute, speed, train as training
+from ogan_tf.training import distribute, speed
+from ogan_tf.training import train as training
+
+from conftest import TINY_SETTINGS, tiny_config
 
 on_tf = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                            reason="XLA is a choice on TensorFlow only")

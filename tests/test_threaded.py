@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import training_batches
-
 from ogan_tf.config import load_preset
 from ogan_tf.data import images, sources, threaded
+
+from conftest import training_batches
 
 
 def image_of(i):

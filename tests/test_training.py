@@ -10,13 +10,15 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, one_line_error, only_on, tiny_config
-from ogan_tf.config import load_preset
 from ogan_tf import cli
+from ogan_tf.config import load_preset
 from ogan_tf.model.optimizer import AuthorRMSprop
-from ogan_tf.training import building, train as training
 from ogan_tf.runs.folder import RunDir
 from ogan_tf.runs.models import current_step, load_checkpoint, save_checkpoint
+from ogan_tf.training import building
+from ogan_tf.training import train as training
+
+from conftest import TINY, TINY_SETTINGS, one_line_error, only_on, tiny_config
 
 # No export at the end: the tests that check one ask for it.
 SHORT = ["--log-every", "10", "--sample-every", "10", "--checkpoint-every", "10",

@@ -7,15 +7,15 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_networks
-from ogan_tf import cli
-from ogan_tf.runs import models as run_models
-from ogan_tf.model import losses
+from ogan_tf import api, cli
 from ogan_tf.data import images as image_io
-from ogan_tf import api
-from ogan_tf.inference import export
 from ogan_tf.errors import OganError
+from ogan_tf.inference import export
+from ogan_tf.model import losses
+from ogan_tf.runs import models as run_models
 from ogan_tf.runs.folder import RunDir
+
+from conftest import TINY, TINY_SETTINGS, one_line_error, tiny_networks
 
 Z_DIM, RES = 8, 32
 

@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import OganError, first_line
-from ..messages import say
 from ..inference.images import load_images, read_image
-from ..inference.outputs import (grid, output_path, pairs_grid, rows_grid, write_array,
-                                 write_image)
+from ..inference.outputs import grid, output_path, pairs_grid, rows_grid, write_array, write_image
 from ..latent import files
+from ..messages import say
 
 
 # Codes and images --------------------------------------------------------------------

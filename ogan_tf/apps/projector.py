@@ -20,9 +20,9 @@ from PIL import Image
 
 from ..errors import OganError
 from ..inference.images import read_image
+from ..latent import files as latent_files
 from ..messages import say
 from ..runs.files import atomic_write, write_text
-from ..latent import files as latent_files
 
 CONFIG = "projector_config.pbtxt"
 TENSORS, METADATA, SPRITE = "tensors.tsv", "metadata.tsv", "sprite.png"

@@ -15,7 +15,6 @@ from ..messages import say
 from .common import add_model_source, run_of
 
 
-
 def on_off(text):
     """A boolean on the command line: on/off (true/false, yes/no, 1/0)."""
     value = {"on": True, "true": True, "yes": True, "1": True,

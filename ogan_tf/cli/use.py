@@ -51,8 +51,8 @@ def run_export(args, log=say):
 
 
 def run_evaluate(args, log=say):
-    from ..training.hardware import accelerators  # loads Keras
     from ..evaluation.evaluate import evaluate_run
+    from ..training.hardware import accelerators  # loads Keras
 
     evaluate_run(*run_of(args), args.weights, n=args.images, fid=not args.no_fid, log=log,
                  fid_network=args.fid_network, fid_images=args.fid_images,

@@ -50,9 +50,9 @@ def run_serve(args, log=say):
 
 
 def run_projector(args, log=say):
-    from ..errors import OganError
     from .. import api  # loads Keras
     from ..apps import projector  # loads Keras
+    from ..errors import OganError
 
     if args.attribute and not args.labels:
         raise OganError("--attribute picks columns of --labels; give --labels FILE")

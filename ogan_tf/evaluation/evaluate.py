@@ -12,10 +12,10 @@ import json
 import time
 
 from ..messages import say
-from ..runs.folder import RunDir
-from ..runs.weights import weights_label
 from ..runs.files import write_text
+from ..runs.folder import RunDir
 from ..runs.models import load_run
+from ..runs.weights import weights_label
 from . import metrics
 from .fid import fid_plan
 

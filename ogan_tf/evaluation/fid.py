@@ -24,10 +24,10 @@ import numpy as np
 
 from ..data.sources import open_source
 from ..errors import OganError
+from ..inference.model_calls import decode
 from ..messages import say
 from .feature_distances import KID_SUBSETS, frechet_to_features, kernel_distance
 from .features import FeatureNetwork, feature_network
-from ..inference.model_calls import decode
 from .reference import reference_stats
 
 GPU_FID_IMAGES = 50_000  # fid50k_full

@@ -25,12 +25,12 @@ import time
 
 import numpy as np
 
-from ..model import losses
 from ..data.images import to_float
 from ..data.sources import open_source
 from ..errors import OganError
-from .fid import fid_figures
 from ..inference.model_calls import decode, encode
+from ..model import losses
+from .fid import fid_figures
 
 # SWD ---------------------------------------------------------------------
 _BINOMIAL = np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0  # the pyramid's 5-tap filter

@@ -33,12 +33,11 @@ from keras import layers
 
 from ..data.images import PIXEL_HALF
 from ..messages import say
-from ..runs.folder import RunDir
-from ..runs.names import export_temporary_names
-from ..runs.weights import weights_label
 from ..runs.files import disk_full_error, file_size, fsync_dir, fsync_tree, is_disk_full
+from ..runs.folder import RunDir
 from ..runs.models import load_run
-from ..runs.names import EXPORT_MODELS
+from ..runs.names import EXPORT_MODELS, export_temporary_names
+from ..runs.weights import weights_label
 
 # N()'s epsilon: var + 1e-24 under the square root is losses.standardize's
 # floor of the std at 1e-12, and changes nothing for any non-constant code.

@@ -18,7 +18,6 @@ from ..runs.files import atomic_write
 from ..runs.models import load_run
 from .model_calls import decode, encode, interpolate, reconstruct
 
-
 KINDS = ("random", "reconstruction", "interpolation")
 
 

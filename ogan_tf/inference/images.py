@@ -17,7 +17,6 @@ from ..data.stylegan_zip import read_bytes
 from ..errors import OganError, first_line
 from ..messages import say
 
-
 SKIPS_NAMED = 20  # unreadable files of read_files named one by one; past them, a count
 
 

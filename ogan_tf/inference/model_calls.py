@@ -10,9 +10,9 @@ server that must not retrace.
 import keras
 import numpy as np
 
-from ..model import losses
 from ..data.images import to_float, to_uint8
 from ..messages import say
+from ..model import losses
 from .codes import mixes
 from .images import read_files
 

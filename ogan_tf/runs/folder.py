@@ -22,8 +22,17 @@ from ..errors import CheckpointError, ConfigError
 from ..messages import say
 from . import lock as run_lock
 from .files import append_line, atomic_write, file_size, write_text
-from .names import (CHECKPOINT_NAME, CONFIG_NAME, EMA_SUFFIX, EXPORT_NAME, EXPORT_TMP,
-                    METRICS_NAME, checkpoint_name, ema_path, ema_weight_paths)
+from .names import (
+    CHECKPOINT_NAME,
+    CONFIG_NAME,
+    EMA_SUFFIX,
+    EXPORT_NAME,
+    EXPORT_TMP,
+    METRICS_NAME,
+    checkpoint_name,
+    ema_path,
+    ema_weight_paths,
+)
 
 
 class RunDir:

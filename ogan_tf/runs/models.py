@@ -5,11 +5,11 @@ latest checkpoint with the weights a user asks for (``load_run``)."""
 import keras
 import numpy as np
 
+from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
 from ..model.batchnorm import unsynchronized_batchnorm
 from ..model.finite import nonfinite_weights
 from ..model.ogan import OGAN
 from ..model.optimizer import RMSPROP_UPDATES
-from ..errors import CheckpointError, ConfigError, DivergedError, OganError, first_line
 from .folder import RunDir
 from .names import ema_weight_paths
 from .weights import parse_weights

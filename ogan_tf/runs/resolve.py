@@ -16,6 +16,7 @@ from pathlib import Path
 from ..errors import OganError
 from .names import CONFIG_NAME, EXPORT_MODELS
 
+
 class RunNotFoundError(OganError):
     """A --run that names no run and no export."""
 

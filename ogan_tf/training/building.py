@@ -7,16 +7,16 @@ import contextlib
 
 import keras
 
+from ..errors import CheckpointError, ConfigError
 from ..model.augment import parse as parse_augment
 from ..model.batchnorm import set_synchronized_batchnorm
 from ..model.ema import WeightEMA
-from ..model.ogan import OGAN
 from ..model.networks import build_encoder, build_generator
+from ..model.ogan import OGAN
 from ..model.optimizer import make_optimizer
 from ..model.step import FUSED_BACKENDS
-from ..errors import CheckpointError, ConfigError
-from ..runs.names import ema_path, ema_weight_paths
 from ..runs.models import load_checkpoint, load_ema_weights
+from ..runs.names import ema_path, ema_weight_paths
 from . import hardware
 
 

@@ -17,7 +17,7 @@ The maths under replication (tested in tests/test_distribute.py):
   its per-replica mean by R (core.replicas.replica_position gives R); Keras'
   JAX trainer runs one program over the global batch and needs nothing.
 - z: every replica draws the whole global batch's z from the same seed state
-  and keeps its own rows (core.model.OGAN.draw_z), so replicas get different z
+  and keeps its own rows (model/ogan.py: OGAN.draw_z), so replicas get different z
   and the run draws exactly the z a single device would.
 - Data: each input pipeline reads its own 1/n of the training images
   (data.pipeline.training_dataset's `shard`), never a copy of another's.

@@ -30,8 +30,8 @@ from .. import __version__
 from ..data.pipeline import training_dataset
 from ..data.sources import open_source
 from ..errors import OganError
-from ..model.step import FUSED_BACKENDS
 from ..messages import say
+from ..model.step import FUSED_BACKENDS
 from ..runs.files import atomic_write
 from . import hardware
 from .building import build_model  # the run's own model, as training builds it

@@ -13,9 +13,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..model.keras_private import sync_jax_state
 from ..errors import DiskFullError
 from ..messages import detail, say
+from ..model.keras_private import sync_jax_state
 from ..runs import models as run_models
 from .callbacks import StepCallback
 

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import keras
 
-from ..model.keras_private import require as require_keras_internals
 from ..data.pipeline import DataStats, training_dataset
 from ..data.sources import open_source
 from ..errors import CheckpointError, DataError, DivergedError, OganError, RunStopped
-from ..messages import say
-from ..runs.folder import RunDir
-from ..runs.weights import weights_label
-from ..runs import models as run_models
-from ..runs.models import current_step
 from ..inference.export import export_run
 from ..inference.grids import sample_grids
+from ..messages import say
+from ..model.keras_private import require as require_keras_internals
+from ..runs import models as run_models
+from ..runs.folder import RunDir
+from ..runs.models import current_step
+from ..runs.weights import weights_label
 from . import distribute, hardware, plan, speed
 from .building import build_model, load_for_run, make_ema, restore_ema
 from .callbacks import LogProgress, StopAtStep

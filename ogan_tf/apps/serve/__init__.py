@@ -10,9 +10,9 @@
   static/     index.html, page.js, page.css (package data)
 """
 
+from ...api import load
 from ...errors import OganError
 from ...messages import say
-from ...api import load
 from .engine import Explorer
 from .gate import is_loopback
 from .server import HOST, make_server

@@ -21,16 +21,16 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from ...api import ImageError
 from ...data import images as pixels
 from ...errors import OganError, first_line
-from ...messages import say
-from ...api import ImageError
 from ...inference import model_calls
 from ...inference.codes import checked_codes
 from ...inference.images import read_image
 from ...inference.model_calls import FixedBatch
 from ...latent import files as latent_files
 from ...latent import fit, similarity
+from ...messages import say
 
 ENCODE_BATCH = 2    # one image, or the two ends of an interpolation
 DECODE_BATCH = 16   # a slider's image, a strip of mixes, a page of samples

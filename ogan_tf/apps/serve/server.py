@@ -32,8 +32,15 @@ from PIL import Image
 
 from ...errors import OganError, first_line
 from ...messages import say
-from .gate import BYTES_TYPES, IMAGE_TYPES, JSON_TYPES, SECURITY_HEADERS, Gate, Refused
-from .gate import declared_length
+from .gate import (
+    BYTES_TYPES,
+    IMAGE_TYPES,
+    JSON_TYPES,
+    SECURITY_HEADERS,
+    Gate,
+    Refused,
+    declared_length,
+)
 from .pool import WORKERS, PoolServer
 
 MAX_BODY = 64 * 1024 * 1024  # bytes of one upload
