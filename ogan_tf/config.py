@@ -92,13 +92,23 @@ def _unit_fraction(text):
         return False
 
 
+_declaring = {"section": ""}
+
+
+def section(title):
+    """Config's settings declared after this call belong to section `title`
+    (`train --help` and `--dry-run` list them by section)."""
+    _declaring["section"] = title
+
+
 def setting(default, help, check, fixed=False, flag=True):
     """A Config field. help: what it is (the CLI flag's help); check(name,
     value) raises ConfigError; fixed: a run keeps it for life (a resume with
-    another value is refused); flag: the train command has --<name>."""
-    return dataclasses.field(
-        default=default, metadata={"help": help, "check": check, "fixed": fixed, "flag": flag}
-    )
+    another value is refused); flag: the train command has --<name>. Its
+    section: the last section() called before it."""
+    return dataclasses.field(default=default, metadata={
+        "help": help, "check": check, "fixed": fixed, "flag": flag,
+        "section": _declaring["section"]})
 
 
 def check_resolution(name, value):
@@ -128,7 +138,7 @@ def check_geometry(resolution, z_dim, variant="dcgan_5x5", channels=None):
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    # What to train on ---------------------------------------------------
+    section("data")
     preset: str = setting(DEFAULT_PRESET, "the experiments/ preset the run started from",
                           text, fixed=True, flag=False)
     dataset: str = setting(
@@ -153,7 +163,7 @@ class Config:
     jpeg_draft: bool = setting(
         True, "decode JPEGs at a reduced scale that still covers the crop (2-8x faster "
         "on large JPEGs); off decodes them in full, as the author", boolean)
-    # Networks -----------------------------------------------------------
+    section("networks")
     variant: str = setting("dcgan_5x5", "network variant: dcgan_5x5 (the author's DCGAN) "
                            "or sm_4x4 (4x4 kernels, self-modulated BN in G)",
                            one_of(*VARIANTS), fixed=True)
@@ -164,7 +174,7 @@ class Config:
         one_of(*ENCODER_NORMS), fixed=True)
     channels: int | None = setting(None, "widest layer's channels (default: the author's "
                                    "resolution * 8)", optional(positive_int), fixed=True)
-    # The algorithm: the author's loss and optimizer -------------------------
+    section("loss and optimizer")  # the author's by default
     rho_weight: float = setting(0.5, "weight of the encoder term rho(z, E(G(z))) "
                                 "(lambda_2: 0.5 at 128 px, 1.0 at 256 px)", non_negative,
                                 fixed=True)
@@ -189,16 +199,17 @@ class Config:
     encoder_term: str = setting("rho", "encoder term: rho (the article's) or mse "
                                 "(||z - E(G(z))||^2, which the article says fails)",
                                 one_of(*ENCODER_TERM_NAMES), fixed=True)
-    # Schedule (in steps) --------------------------------------------------
+    section("schedule")  # in steps
     steps: int = setting(2400, "train up to this step", positive_int)
     log_every: int = setting(100, "steps per Keras epoch and metrics.jsonl row", positive_int)
     sample_every: int = setting(500, "steps between sample grids", positive_int)
     checkpoint_every: int = setting(500, "steps between checkpoints", positive_int)
     keep_checkpoints: int = setting(3, "newest checkpoints kept", positive_int)
-    # Grids: reconstruction is G(recon_scale * N(E(x))) ---------------------
+    section("grids")
     recon_scale: float = setting(0.9, "s in reconstructions G(s * N(E(x)))", positive)
     interpolation_steps: int = setting(10, "decoded mixes per interpolation row",
                                        int_at_least(8))
+    section("weight EMAs and augmentation")
     # Weight EMAs (the author's 256 px script: 0.999 and 0.9999), saved beside
     # every checkpoint; grids and exports use the first one.
     ema_decays: tuple = setting((), "decays of the weight EMAs, comma-separated "
@@ -214,7 +225,8 @@ class Config:
                            "side (translation:0.0625 shifts by up to 1/16)", augment_list)
     augment_p: float = setting(1.0, "the chance each augment transform reaches an image "
                                "(ADA's p); 1 = every image (DiffAugment)", unit_or_less)
-    # Speed (benchmarks/README.md). The defaults compute exactly the author's step.
+    section("speed")
+    # benchmarks/README.md. The defaults compute exactly the author's step.
     precision: str = setting("float32", "dtype policy of G and E; the loss stays float32 "
                              "(mixed_float16 adds loss scaling, for GPUs)",
                              one_of(*PRECISIONS), fixed=True)
@@ -224,7 +236,7 @@ class Config:
                                      "(measured)", auto_or_boolean)
     jit_compile: bool | str = setting("auto", "XLA: on, off, or auto (measured; on a short "
                                       "run Keras' choice: on with a GPU)", auto_or_boolean)
-    # Evaluation and monitoring --------------------------------------------
+    section("evaluation and monitoring")
     eval_every: int = setting(0, "steps between evaluations into metrics.jsonl (0 = off)",
                               int_at_least(0))
     eval_images: int = setting(1000, "held-out images per evaluation", int_at_least(2))
@@ -235,7 +247,7 @@ class Config:
     export_at_end: str = setting("keras", "runs/<run>/export/ when training ends: keras "
                                  "(the .keras files), all (+ TF SavedModels) or none",
                                  one_of(*EXPORT_CHOICES))
-    # Scaling out (docs/scaling.md) ------------------------------------------
+    section("scaling out")  # docs/scaling.md
     strategy: str = setting(
         "none", "none (one device); mirrored (TensorFlow, all local GPUs); multi-worker "
         "(TensorFlow, several machines, cluster from $TF_CONFIG); data-parallel (JAX, all "
@@ -290,6 +302,7 @@ SAVED_BEFORE = {
 }
 
 SETTINGS = {f.name: f for f in dataclasses.fields(Config)}
+SECTIONS = tuple(dict.fromkeys(f.metadata["section"] for f in SETTINGS.values()))
 # Settings that define the model and its training: a run keeps them for life.
 # Everything else (steps, intervals, grid options) may change on resume.
 FIXED_FOR_RUN = tuple(name for name, f in SETTINGS.items() if f.metadata["fixed"])

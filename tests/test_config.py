@@ -28,6 +28,19 @@ def test_every_setting_has_help_a_check_and_a_working_default():
     assert "steps" not in FIXED_FOR_RUN and "fused_step" not in FIXED_FOR_RUN
 
 
+def test_settings_are_grouped_in_sections_and_the_help_lists_them_so():
+    assert config.SECTIONS[:2] == ("data", "networks")
+    assert [n for n, f in SETTINGS.items() if f.metadata["section"] == "speed"] == \
+        ["precision", "fused_step", "jit_compile"]
+    assert all(f.metadata["section"] in config.SECTIONS for f in SETTINGS.values())
+    text = cli.parser()._subparsers._group_actions[0].choices["train"].format_help()
+    order = [text.index(f"settings, {title}:") for title in config.SECTIONS]  # all there
+    assert order == sorted(order)
+    options = text[text.index("options:"):]
+    assert options.index("settings, evaluation and monitoring:") < options.index("--eval-every ") \
+        < options.index("settings, scaling out:") < options.index("--strategy ")
+
+
 @pytest.mark.parametrize("change, fragment", [
     ({"steps": 0}, "steps must be a positive integer"),
     ({"batch_size": 1}, "batch_size must be an integer >= 2 (BatchNorm needs a batch)"),

@@ -4,6 +4,7 @@ every setting, printed; nothing written."""
 import os
 
 from ogan_tf import cli
+from ogan_tf.config import SECTIONS, SETTINGS
 from ogan_tf.training import folder_recipe
 
 from conftest import TINY, one_line_error
@@ -38,6 +39,10 @@ def test_a_folder_prints_the_recipes_choices_and_writes_nothing(tmp_path, dirs, 
     assert f"dry run: a new run '{folder.name}'" in out
     assert "folder recipe: resolution 64 (the images' median short side is 64 px)" in out
     chosen = settings(out)
+    assert list(chosen) == [n for s in SECTIONS for n, f in SETTINGS.items()
+                            if f.metadata["section"] == s]  # every setting, by section
+    assert [line for line in out.splitlines() if line.startswith("settings: ")] == \
+        [f"settings: {s}" for s in SECTIONS]
     assert chosen["resolution"] == "64"
     assert chosen["steps"] == str(folder_recipe.MIN_STEPS)
     assert chosen["augment"] == repr(folder_recipe.AUGMENT)

@@ -8,7 +8,7 @@ parser for its type (booleans take --x, --no-x, or --x on|off).
 import argparse
 import types
 
-from ..config import DEFAULT_PRESET, FOLDER_PRESET, SETTINGS
+from ..config import DEFAULT_PRESET, FOLDER_PRESET, SECTIONS, SETTINGS
 from ..config_checks import auto_or_boolean
 from ..data.choice import resolve_data
 from ..messages import say
@@ -81,11 +81,13 @@ def _flag_options(name, field):
 
 def setting_flags(parser):
     """One --<setting> flag per settable Config field (None = not given)."""
-    group = parser.add_argument_group("settings (override the preset's)")
+    groups = {title: parser.add_argument_group(
+        f"settings, {title}", "each overrides the preset's" if title == SECTIONS[0] else None)
+        for title in SECTIONS}
     for name, field in SETTINGS.items():
         if field.metadata["flag"]:
-            group.add_argument("--" + name.replace("_", "-"), dest=name,
-                               **_flag_options(name, field))
+            groups[field.metadata["section"]].add_argument(
+                "--" + name.replace("_", "-"), dest=name, **_flag_options(name, field))
 
 
 def add_parsers(sub, add_dirs):

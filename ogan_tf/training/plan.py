@@ -8,9 +8,7 @@ prints the result and stops: no run folder, no lock, no data written, no
 model built.
 """
 
-import dataclasses
-
-from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, SETTINGS, load_preset
+from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, SECTIONS, SETTINGS, load_preset
 from ..data import mnist
 from ..data.sources import open_source
 from ..messages import say
@@ -71,9 +69,11 @@ def dry_run(runs_dir, name, preset, overrides, fresh=False, log=say):
         log(f"dry run: resumes run {name!r} from step {step} "
             f"({run_dir.checkpoint_path(step)})")
         config = resumed_config(run_dir, preset, overrides)[1]
-    log("settings:")
     width = max(map(len, SETTINGS))
-    for field in dataclasses.fields(config):
-        log(f"  {field.name:<{width}} = {getattr(config, field.name)!r}")
+    for title in SECTIONS:
+        log(f"settings: {title}")
+        for name, field in SETTINGS.items():
+            if field.metadata["section"] == title:
+                log(f"  {name:<{width}} = {getattr(config, name)!r}")
     log("nothing written (drop --dry-run to train)")
     return config
