@@ -337,6 +337,7 @@ def preset_values(name, _seen=()):
 
 
 def preset_description(name):
+    """The one-line description of a preset (an existing one)."""
     return tomllib.loads((presets_dir() / f"{name}.toml").read_text()).get("description", "")
 
 

@@ -14,15 +14,21 @@ markdown table.
 """
 
 import argparse
+import sys
 from pathlib import Path
 
-from ogan_tf.data.sources import open_source
-from ogan_tf.evaluation import evaluate as evaluation
-from ogan_tf.evaluation import metrics
-from ogan_tf.messages import install_console, say
-from ogan_tf.runs.files import write_text
-from ogan_tf.runs.folder import RunDir
-from ogan_tf.training import train as training
+from ogan_tf.cli.quiet import quiet_tensorflow_start
+
+quiet_tensorflow_start()  # before TensorFlow loads, as the ogan-tf command does
+
+from ogan_tf.data.sources import open_source  # noqa: E402
+from ogan_tf.evaluation import evaluate as evaluation  # noqa: E402
+from ogan_tf.evaluation import metrics  # noqa: E402
+from ogan_tf.errors import OganError  # noqa: E402
+from ogan_tf.messages import install_console, say  # noqa: E402
+from ogan_tf.runs.files import write_text  # noqa: E402
+from ogan_tf.runs.folder import RunDir  # noqa: E402
+from ogan_tf.training import train as training  # noqa: E402
 
 CLAIMS = (
     ("claims_author", "author's: GAN-QP + rho"),
@@ -95,8 +101,14 @@ def main(argv=None):
     parser.add_argument("--samples-dir", default="samples")
     args = parser.parse_args(argv)
     install_console(0)
-    run_claims(args.runs_dir, args.samples_dir, args.output, steps=args.steps, n=args.images)
+    try:
+        run_claims(args.runs_dir, args.samples_dir, args.output, steps=args.steps,
+                   n=args.images)
+    except OganError as err:
+        print(f"claims: error: {err}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -47,6 +47,7 @@ def test_a_folder_prints_the_recipes_choices_and_writes_nothing(tmp_path, dirs, 
     assert chosen["steps"] == str(folder_recipe.MIN_STEPS)
     assert chosen["augment"] == repr(folder_recipe.AUGMENT)
     assert chosen["preset"] == "'folder'"
+    assert "preset 'folder': A folder of your own images" in out
     assert "measured when the run starts" in out  # auto speed settings, not measured
     assert snapshot(tmp_path) == before
     assert not dirs[0].exists() and not dirs[1].exists()
@@ -85,3 +86,8 @@ def test_the_offline_digits_are_not_written(tmp_path, dirs, capsys):
                      *dirs[2]]) == 0
     assert f"would be written to {root / 'mnist'}" in capsys.readouterr().out
     assert not root.exists()
+
+
+def test_an_unknown_preset_is_a_one_line_error(dirs, capsys):
+    assert cli.main(["train", "--data", "no_such_preset", "--dry-run", *dirs[2]]) == 1
+    one_line_error(capsys, "unknown data/preset 'no_such_preset'")

@@ -1,4 +1,4 @@
-"""The latent tools (use/latent/): directions from examples, edits,
+"""The latent tools (latent/, apps/commands.py): directions from examples, edits,
 principal axes, neighbours; their files, the API and the CLI commands."""
 
 import csv

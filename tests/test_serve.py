@@ -1,4 +1,4 @@
-"""The page's server (use/serve/): its JSON endpoints on a tiny model, bad
+"""The page's server (apps/serve/): its JSON endpoints on a tiny model, bad
 input answered on the page while serving goes on, one trace per model; and
 what a hostile web page or client may send it: a foreign Host, a
 cross-origin POST, bad lengths, a short body, a pixel bomb, more

@@ -4,7 +4,7 @@ While `import tensorflow` runs, TensorFlow's C++ libraries write start-up
 notices to stderr ("Could not find cuda drivers on your machine", twice on a
 CPU machine; the oneDNN notice), some of them before its logging has read
 TF_CPP_MIN_LOG_LEVEL, so that setting alone does not hide them. The CLI
-sets the level where the user has not (3: FATAL only, as before; errors
+sets the level where the user has not (3: FATAL only; errors
 that matter reach the user as Python exceptions, which the CLI prints as
 one line) and filters what the import writes by that same level: a log
 line below it is dropped, every other line is written as it came. A user

@@ -28,7 +28,7 @@ import numpy as np
 from ..data.images import to_float
 from ..data.sources import open_source
 from ..errors import OganError
-from ..inference.model_calls import decode, encode
+from ..inference.model_calls import decode, encode, reconstruct
 from ..model import losses
 from .fid import fid_figures
 
@@ -135,7 +135,7 @@ def pixel_mse(images_a, images_b):
 
 def reconstruction_figures(generator, encoder, images, scale):
     """MSE and SSIM of G(scale * N(E(x))) against x and against another image."""
-    recon = decode(generator, scale * encode(encoder, images))
+    recon = reconstruct(generator, encoder, images, scale)
     other = np.roll(images, 1, axis=0)  # held-out images are independent draws
     return recon, {
         "recon_mse": pixel_mse(recon, images),

@@ -14,7 +14,7 @@ The maths under replication (tested in tests/test_distribute.py):
   the learning rate is not changed (the gradient applied is the gradient of
   the same global batch as on one device).
 - tf.distribute sums the replicas' gradients, so OGAN.compute_loss divides
-  its per-replica mean by R (core.replicas.replica_position gives R); Keras'
+  its per-replica mean by R (model/replicas.py's replica_position gives R); Keras'
   JAX trainer runs one program over the global batch and needs nothing.
 - z: every replica draws the whole global batch's z from the same seed state
   and keeps its own rows (model/ogan.py: OGAN.draw_z), so replicas get different z

@@ -1,6 +1,6 @@
 """Optional monitors of a run (off by default): evaluation and TensorBoard.
 
-``eval_every`` steps > 0 runs use.metrics.evaluate into metrics.jsonl (rows
+``eval_every`` steps > 0 runs evaluation/metrics.py's evaluate into metrics.jsonl (rows
 with ``"event": "eval"``, as `ogan-tf evaluate`); ``tensorboard = true``
 writes every metrics row as scalars, and the sample grids as images (from
 memory), to ``runs/<run>/tensorboard/`` at the global step. The run's step

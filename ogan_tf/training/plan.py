@@ -8,7 +8,8 @@ prints the result and stops: no run folder, no lock, no data written, no
 model built.
 """
 
-from ..config import DEFAULT_PRESET, FIXED_FOR_RUN, SECTIONS, SETTINGS, load_preset
+from ..config import (DEFAULT_PRESET, FIXED_FOR_RUN, SECTIONS, SETTINGS, load_preset,
+                      preset_description)
 from ..data import mnist
 from ..data.sources import open_source
 from ..messages import say
@@ -59,7 +60,8 @@ def dry_run(runs_dir, name, preset, overrides, fresh=False, log=say):
     if step is None:
         log(f"dry run: a new run {name!r} in {run_dir.path}"
             + (" (the old run would be moved aside)" if fresh and run_dir.exists() else ""))
-        config = new_config(preset, overrides, log, write_data=False)
+        config = new_config(preset, overrides, log, write_data=False)  # checks the preset
+        log(f"preset {config.preset!r}: {preset_description(config.preset)}")
         try:
             config = speed.resolve(config, distribute.Placement(), log, measure=_unmeasured)
         except _NotMeasured:

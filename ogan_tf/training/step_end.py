@@ -30,10 +30,10 @@ def ema_or_raw(ema):
 class Writes:
     """What the chief writes at a step's end; None: not in this run."""
 
-    run_dir: object  # runs.RunDir
+    run_dir: object  # runs.folder.RunDir
     config: object  # config.Config
-    ema: object  # core.ema.WeightEMA
-    grids: object  # use.grids.SampleGrids
+    ema: object  # model.ema.WeightEMA
+    grids: object  # inference.grids.SampleGrids
     data_counts: Callable[[], dict]  # the input pipeline's counters (DataStats.row)
     log: Callable = say
     evaluator: object = None  # monitors.Evaluator

@@ -21,12 +21,11 @@ import warnings
 import numpy as np
 from PIL import Image
 
-from ...api import ImageError
 from ...data import images as pixels
 from ...errors import OganError, first_line
 from ...inference import model_calls
 from ...inference.codes import checked_codes
-from ...inference.images import read_image
+from ...inference.images import ImageError, read_image
 from ...inference.model_calls import FixedBatch
 from ...latent import files as latent_files
 from ...latent import fit, similarity
