@@ -284,12 +284,12 @@ def test_two_worker_processes_train_resume_and_leave_one_set_of_files(tmp_path):
 JAX_CHECK = textwrap.dedent("""
     import json, sys
     import keras, numpy as np
-    from ogan_tf.training import distribute, training
+    from ogan_tf.training import building, distribute
     from ogan_tf.config import load_preset
 
     def step(config, start, x):
         placement = distribute.place(config)
-        model = training.build_model(config)
+        model = building.build_model(config)
         model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0))
         model.set_weights(start)
         model.fit(x, epochs=1, batch_size=len(x), shuffle=False, verbose=0)
@@ -297,7 +297,7 @@ JAX_CHECK = textwrap.dedent("""
 
     base = load_preset("shapes", channels=16, z_dim=8, batch_size=8, dataset_size=64,
                        fused_step=False, jit_compile="auto", ema_decays=())
-    start = training.build_model(base).get_weights()
+    start = building.build_model(base).get_weights()
     x = np.random.default_rng(3).uniform(-1, 1, (8, 32, 32, 3)).astype(np.float32)
     n1, single = step(base, start, x)
     n2, parallel = step(base.replace(strategy="data-parallel"), start, x)
