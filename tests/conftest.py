@@ -21,7 +21,6 @@ from cpu_durations import (  # noqa: E402,F401
     pytest_runtest_protocol,
     pytest_terminal_summary,
 )
-
 from fresh_keras import FreshKeras  # noqa: E402
 
 # tests/test_selection.py collects a file of its own in this process.

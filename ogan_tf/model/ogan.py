@@ -62,9 +62,7 @@ class OGAN(keras.Model):
         self.seed = seed
         self.gan_loss = gan_loss
         self.encoder_term = encoder_term
-        self.augment = diffaugment.parse(augment) if isinstance(augment, str) else tuple(augment)
-        self.augment_p = float(augment_p)
-        self._check_choices()
+        self.set_augmentation(augment, augment_p)
         # The step kind: a speed choice, not saved.
         self.fused_step = bool(fused_step)
         if self.fused_step and keras.backend.backend() not in step.FUSED_BACKENDS:
@@ -80,13 +78,18 @@ class OGAN(keras.Model):
         # G and E are built functional models; OGAN adds no weights of its own.
         self.built = True
 
-    def _check_choices(self):
-        unknown = [entry for entry in self.augment
+    def set_augmentation(self, augment, augment_p):
+        """DiffAugment's transforms (Config.augment's text or its entries)
+        and their chance: set when the model is made, and again when a run
+        resumes with other values (training/building.py)."""
+        augment = diffaugment.parse(augment) if isinstance(augment, str) else tuple(augment)
+        unknown = [entry for entry in augment
                    if entry.partition(":")[0] not in diffaugment.AUGMENTS]
         if (self.gan_loss not in losses.GAN_LOSSES
                 or self.encoder_term not in losses.ENCODER_TERMS or unknown):
             raise ValueError(f"unknown gan_loss {self.gan_loss!r}, encoder_term "
-                             f"{self.encoder_term!r} or augment {self.augment!r}")
+                             f"{self.encoder_term!r} or augment {augment!r}")
+        self.augment, self.augment_p = augment, float(augment_p)
 
     def draw_z(self, batch_size):
         """z for `batch_size` rows. Under tf.distribute each replica draws the

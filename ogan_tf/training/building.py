@@ -8,7 +8,6 @@ import contextlib
 import keras
 
 from ..errors import CheckpointError, ConfigError
-from ..model.augment import parse as parse_augment
 from ..model.batchnorm import set_synchronized_batchnorm
 from ..model.ema import WeightEMA
 from ..model.networks import build_encoder, build_generator
@@ -22,7 +21,6 @@ from . import hardware
 
 def build_model(config):
     """A new, compiled OGAN for `config` (the author's RMSprop)."""
-    check_backend_options(config)
     args = (config.resolution, config.z_dim, config.variant, config.channels)
     with dtype_policy(config.precision):  # G and E keep it, also in saved files
         generator = build_generator(*args)
@@ -72,8 +70,7 @@ def load_for_run(path, config):
             f"checkpoint {path} has no EMA weights for decay {missing[0]:g} "
             f"(expected {ema_path(path, missing[0]).name} beside it)"
         )
-    model.augment = parse_augment(config.augment)
-    model.augment_p = config.augment_p
+    model.set_augmentation(config.augment, config.augment_p)
     return set_speed_options(model, config)
 
 
@@ -82,7 +79,6 @@ def set_speed_options(model, config):
     step kind (fused or plain), XLA and synchronized BatchNorm. A checkpoint
     does not hold them and a resumed run may change them; compile() sets
     XLA anew."""
-    check_backend_options(config)
     model.fused_step = fused_step_on(config)
     jit_compile = hardware.xla_on(config)
     if jit_compile != "auto":  # "auto": as compile() resolved it
@@ -93,7 +89,9 @@ def set_speed_options(model, config):
 
 def fused_step_on(config):
     """Whether the train step is the fused one: fused_step on, or auto with
-    a backend that has it (TensorFlow, JAX)."""
+    a backend that has it (TensorFlow, JAX). ConfigError where it is on and
+    the backend has none."""
+    check_backend_options(config)
     if config.fused_step == "auto":
         return keras.backend.backend() in FUSED_BACKENDS
     return bool(config.fused_step)
